@@ -1,0 +1,152 @@
+"""The control plane under ``/emulator-api`` (like moto's ``/moto-api``): reset, state, request log, faults."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import asdict, dataclass
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, Field
+
+from include.jdcloud_emulator.faults import FaultConfig
+from include.jdcloud_emulator.settings import DEFAULT_LATENCIES
+
+control_router = APIRouter(prefix="/emulator-api", tags=["control"])
+
+
+@dataclass
+class LoggedRequest:
+    time: float
+    service: str
+    operation: str
+    method: str
+    path: str
+    status: int
+    request_id: str
+
+
+class RequestLog:
+    """The last requests served (bounded), for tests and benchmarks to count calls."""
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self._entries: deque[LoggedRequest] = deque(maxlen=capacity)
+        self._lock = threading.Lock()
+
+    def add(self, time: float, service: str, operation: str, method: str, path: str, status: int, request_id: str) -> None:
+        with self._lock:
+            self._entries.append(LoggedRequest(time, service, operation, method, path, status, request_id))
+
+    def entries(self) -> list[LoggedRequest]:
+        with self._lock:
+            return list(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+class LatencyUpdate(BaseModel):
+    time_scale: float | None = Field(default=None, gt=0)
+    latencies: dict[str, float] = Field(default_factory=dict)
+
+
+@control_router.get("/health")
+def health(request: Request) -> dict:
+    emulator = request.app.state.emulator
+    return {"status": "ok", "time_scale": emulator.settings.time_scale}
+
+
+@control_router.post("/reset")
+def reset(request: Request) -> dict:
+    """Forget every resource and the request log; faults stay (``DELETE /emulator-api/faults`` clears them)."""
+    request.app.state.emulator.reset()
+    request.app.state.request_log.clear()
+    return {"reset": True}
+
+
+@control_router.get("/state")
+def dump_state(request: Request) -> dict:
+    """Every resource as the API renders it, plus each tunnel's negotiation verdict."""
+    emulator = request.app.state.emulator
+    emulator.before_request()
+    state = emulator.state
+    return {
+        "vpcs": [emulator.vpc.vpc_json(v) for v in state.vpcs.values()],
+        "routeTables": [emulator.vpc.route_table_json(t) for t in state.route_tables.values()],
+        "instances": [emulator.vm.instance_json(i) for i in state.instances.values()],
+        "bgws": [emulator.bgw.bgw_json(b) for b in state.bgws.values()],
+        "vpcAttachments": [emulator.bgw.vpc_attachment_json(a) for a in state.vpc_attachments.values()],
+        "customerGateways": [c.to_json() for c in state.customer_gateways.values()],
+        "vpnConnections": [emulator.bgw.vpn_connection_json(c) for c in state.vpn_connections.values()],
+        "vpnTunnels": [
+            emulator.bgw.vpn_tunnel_json(t) | {"regionId": t.region_id, "negotiation": emulator.dataplane.mismatch(t)}
+            for t in state.vpn_tunnels.values()
+        ],
+        "bgwRoutes": [r.to_json() | {"regionId": r.region_id} for r in state.bgw_routes.values()],
+        "invocations": [emulator.assistant.invocation_json(i) for i in state.invocations.values()],
+    }
+
+
+@control_router.get("/requests")
+def list_requests(request: Request, operation: str | None = None, service: str | None = None, since: float = 0) -> dict:
+    entries = [
+        asdict(e)
+        for e in request.app.state.request_log.entries()
+        if e.time >= since and operation in (None, e.operation) and service in (None, e.service)
+    ]
+    return {"requests": entries, "count": len(entries)}
+
+
+@control_router.delete("/requests")
+def clear_requests(request: Request) -> dict:
+    request.app.state.request_log.clear()
+    return {"cleared": True}
+
+
+@control_router.get("/faults")
+def get_faults(request: Request) -> dict:
+    return request.app.state.emulator.faults.to_json()
+
+
+@control_router.put("/faults")
+def put_faults(config: FaultConfig, request: Request) -> dict:
+    """Replace every fault with ``config``."""
+    request.app.state.emulator.faults.apply(config)
+    return request.app.state.emulator.faults.to_json()
+
+
+@control_router.patch("/faults")
+def patch_faults(update: dict, request: Request) -> dict:
+    """Change only the given fault fields."""
+    faults = request.app.state.emulator.faults
+    try:
+        merged = FaultConfig.model_validate(faults.config.model_dump() | update)
+    except ValueError as error:
+        raise HTTPException(status_code=422, detail=str(error)) from None
+    faults.apply(merged)
+    return faults.to_json()
+
+
+@control_router.delete("/faults")
+def clear_faults(request: Request) -> dict:
+    request.app.state.emulator.faults.apply(FaultConfig())
+    return request.app.state.emulator.faults.to_json()
+
+
+@control_router.get("/latencies")
+def get_latencies(request: Request) -> dict:
+    settings = request.app.state.emulator.settings
+    return {"time_scale": settings.time_scale, "latencies": settings.latencies}
+
+
+@control_router.patch("/latencies")
+def patch_latencies(update: LatencyUpdate, request: Request) -> dict:
+    settings = request.app.state.emulator.settings
+    unknown = set(update.latencies) - set(DEFAULT_LATENCIES)
+    if unknown:
+        raise HTTPException(status_code=422, detail=f"unknown latencies: {sorted(unknown)}")
+    settings.latencies.update(update.latencies)
+    if update.time_scale is not None:
+        settings.time_scale = update.time_scale
+    return {"time_scale": settings.time_scale, "latencies": settings.latencies}

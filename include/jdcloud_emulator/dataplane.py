@@ -1,0 +1,233 @@
+"""The emulator's data plane: whether tunnels come up and whether a ping crosses the interconnect.
+
+``DataPlane`` is the interface the control-plane models call. ``SimulatedDataPlane`` derives the
+answers from the stored resources; a real-packet implementation (strongSwan in network namespaces, see
+``ipsec-netns-recipe.md``) can implement the same three methods.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from include.jdcloud_emulator.models.state import IKE_IPSEC_FIELDS, Instance, VpnTunnel
+from include.jdcloud_emulator.settings import INTER_REGION_RTT_MS, INTRA_REGION_RTT_MS
+
+if TYPE_CHECKING:
+    from include.jdcloud_emulator.models import Emulator
+
+IKE_PROPOSAL = ("ike_key_exchange", "ike_cipher", "ike_auth")
+IPSEC_PROPOSAL = ("ipsec_cipher", "ipsec_auth", "ipsec_key_exchange")
+assert set(IKE_PROPOSAL + IPSEC_PROPOSAL) <= set(IKE_IPSEC_FIELDS)
+
+
+@dataclass
+class PingResult:
+    """What ``ping -c N`` saw: one RTT per echo reply (None for a lost packet) and why packets were lost."""
+
+    destination: str
+    rtts_ms: list[float | None]
+    loss_reason: str | None = None
+    replies_from: list[str] = field(default_factory=list)
+
+    @property
+    def received(self) -> int:
+        return sum(1 for r in self.rtts_ms if r is not None)
+
+    def iputils_output(self, interval_s: float) -> str:
+        """Render the result the way iputils ``ping`` prints it."""
+        lines = [f"PING {self.destination} ({self.destination}) 56(84) bytes of data."]
+        for seq, rtt in enumerate(self.rtts_ms, start=1):
+            if rtt is not None:
+                lines.append(f"64 bytes from {self.destination}: icmp_seq={seq} ttl=62 time={rtt:.1f} ms")
+        sent = len(self.rtts_ms)
+        loss = round(100 * (sent - self.received) / sent) if sent else 0
+        elapsed_ms = int(max(sent - 1, 0) * interval_s * 1000)
+        lines += ["", f"--- {self.destination} ping statistics ---"]
+        lines.append(f"{sent} packets transmitted, {self.received} received, {loss}% packet loss, time {elapsed_ms}ms")
+        replies = [r for r in self.rtts_ms if r is not None]
+        if replies:
+            avg = sum(replies) / len(replies)
+            mdev = (sum((r - avg) ** 2 for r in replies) / len(replies)) ** 0.5
+            lines.append(f"rtt min/avg/max/mdev = {min(replies):.3f}/{avg:.3f}/{max(replies):.3f}/{mdev:.3f} ms")
+        return "\n".join(lines) + "\n"
+
+
+class DataPlane(ABC):
+    """What the control plane asks of the network."""
+
+    @abstractmethod
+    def reconcile(self, now: float) -> None:
+        """Bring the data plane in line with the stored resources after a change."""
+
+    @abstractmethod
+    def op_status(self, tunnel: VpnTunnel, now: float) -> str:
+        """Return ``UP`` when the tunnel's IPsec SAs are established at ``now``, else ``DOWN``."""
+
+    @abstractmethod
+    def ping(self, source: Instance, destination_ip: str, count: int, start_at: float, interval_s: float) -> PingResult:
+        """Send ``count`` echo requests from ``source`` starting at ``start_at``."""
+
+
+class SimulatedDataPlane(DataPlane):
+    """Derives tunnel state and reachability from the stored resources; no packets are sent."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emu = emulator
+
+    # ------------------------------------------------------------------ tunnels
+
+    def mirror_of(self, tunnel: VpnTunnel) -> VpnTunnel | None:
+        """The other end: a tunnel in another region with the public IPs swapped."""
+        for other in self.emu.state.vpn_tunnels.values():
+            if (
+                other.region_id != tunnel.region_id
+                and other.cloud_public_ip == tunnel.customer_ip
+                and other.customer_ip == tunnel.cloud_public_ip
+            ):
+                return other
+        return None
+
+    def mismatch(self, tunnel: VpnTunnel) -> str | None:
+        """Why the tunnel cannot negotiate, as a reason code; None when both ends match."""
+        if tunnel.admin_status != "UP":
+            return "admin_down"
+        mirror = self.mirror_of(tunnel)
+        if mirror is None:
+            return "no_peer_tunnel"
+        if mirror.admin_status != "UP":
+            return "peer_admin_down"
+        if not self._cross_wired(tunnel) or not self._cross_wired(mirror):
+            return "customer_gateway_not_cross_wired"
+        if mirror.psk != tunnel.psk:
+            return "psk_mismatch"
+        if mirror.ike_version != tunnel.ike_version:
+            return "ike_version_mismatch"
+        if tunnel.ike_version == "v1" and mirror.ike_mode != tunnel.ike_mode:
+            return "ike_mode_mismatch"
+        if any(getattr(mirror, f) != getattr(tunnel, f) for f in IKE_PROPOSAL):
+            return "ike_proposal_mismatch"
+        if any(getattr(mirror, f) != getattr(tunnel, f) for f in IPSEC_PROPOSAL):
+            return "ipsec_proposal_mismatch"
+        return None
+
+    def _cross_wired(self, tunnel: VpnTunnel) -> bool:
+        """The tunnel's customer gateway lists the IP the far end actually uses."""
+        connection = self.emu.state.vpn_connections.get(tunnel.vpn_connection_id)
+        cgw = connection and self.emu.state.customer_gateways.get(connection.cgw_id)
+        return bool(cgw) and tunnel.customer_ip in cgw.customer_ips
+
+    def reconcile(self, now: float) -> None:
+        for tunnel in self.emu.state.vpn_tunnels.values():
+            if self.mismatch(tunnel) is None:
+                tunnel.match_since = tunnel.match_since or now
+            else:
+                tunnel.match_since = None
+
+    def op_status(self, tunnel: VpnTunnel, now: float) -> str:
+        if tunnel.match_since is None or self.emu.faults.is_stuck("tunnel_negotiation", tunnel.vpn_tunnel_id):
+            return "DOWN"
+        start = tunnel.match_since
+        mirror = self.mirror_of(tunnel)
+        ids = [tunnel.vpn_tunnel_id] + ([mirror.vpn_tunnel_id] if mirror else [])
+        for flap_start, flap_end in self.emu.faults.flaps(ids):
+            if flap_start <= now < flap_end:
+                return "DOWN"
+            if flap_end <= now:
+                start = max(start, flap_end)  # renegotiate after the flap
+        return "UP" if now >= start + self.emu.latency("tunnel_negotiation") else "DOWN"
+
+    # ------------------------------------------------------------------ packets
+
+    def ping(self, source: Instance, destination_ip: str, count: int, start_at: float, interval_s: float) -> PingResult:
+        rtts: list[float | None] = []
+        reason = None
+        for seq in range(count):
+            at = start_at + seq * interval_s
+            blocked = self.blocking_hop(source, destination_ip, at)
+            if blocked is None:
+                rtts.append(self._rtt(source, destination_ip, seq))
+            else:
+                rtts.append(None)
+                reason = reason or blocked
+        return PingResult(destination=destination_ip, rtts_ms=rtts, loss_reason=reason)
+
+    def _rtt(self, source: Instance, destination_ip: str, seq: int) -> float:
+        target = self.instance_by_ip(destination_ip)
+        regions = frozenset({source.region_id, target.region_id}) if target else frozenset()
+        base = INTER_REGION_RTT_MS.get(regions, INTRA_REGION_RTT_MS)
+        digest = hashlib.sha1(f"{source.instance_id}|{destination_ip}|{seq}".encode()).digest()
+        return base * (1 + (digest[0] / 255 - 0.5) * 0.04)
+
+    def instance_by_ip(self, ip: str) -> Instance | None:
+        for instance in self.emu.state.instances.values():
+            if instance.private_ip_address == ip and instance.deleting_at is None:
+                return instance
+        return None
+
+    def blocking_hop(self, source: Instance, destination_ip: str, now: float) -> str | None:
+        """The first hop that drops an echo request or its reply at ``now``; None when both get through."""
+        if self.emu.vm.status(source, now) != "running":
+            return f"source instance {source.instance_id} is not running"
+        target = self.instance_by_ip(destination_ip)
+        if target is None:
+            return f"no instance has the address {destination_ip}"
+        if self.emu.vm.status(target, now) != "running":
+            return f"destination instance {target.instance_id} is not running"
+        return self.path_blocked(source, target, now) or self.path_blocked(target, source, now)
+
+    def path_blocked(self, src: Instance, dst: Instance, now: float) -> str | None:
+        """Walk src's route table, its BGW, a VPN tunnel and the far BGW towards dst."""
+        if src.vpc_id == dst.vpc_id:
+            return None
+        address = ipaddress.IPv4Address(dst.private_ip_address)
+        subnet = self.emu.state.subnets[src.subnet_id]
+        table = self.emu.state.route_tables[subnet.route_table_id]
+        rule = _longest_match(
+            [(r.address_prefix, r) for r in self.emu.vpc.effective_rules(table, now)], address
+        )
+        if rule is None or rule.next_hop_type != "bgw":
+            return f"route table {table.route_table_id} has no route to {address} via a border gateway"
+        bgw_id = rule.next_hop_id
+        if not any(self.emu.bgw.attachment_active(a, now) for a in self.emu.bgw.attachments_of_vpc(src.vpc_id) if a.bgw_id == bgw_id):
+            return f"vpc {src.vpc_id} has no active attachment to border gateway {bgw_id}"
+        route = _longest_match(
+            [(r.bgw_route_destination, r) for r in self.emu.bgw.effective_routes(bgw_id, now)], address
+        )
+        if route is None or route.bgw_route_next_hop_type != "vpnConnection":
+            return f"border gateway {bgw_id} has no route to {address} via a VPN connection"
+        for tunnel in self.emu.bgw.tunnels_of_connection(route.bgw_route_nexthop):
+            if self.op_status(tunnel, now) != "UP":
+                continue
+            mirror = self.mirror_of(tunnel)
+            if mirror is not None and self._far_side_delivers(mirror, dst, now):
+                return None
+        return f"VPN connection {route.bgw_route_nexthop} has no UP tunnel that reaches {address}"
+
+    def _far_side_delivers(self, mirror: VpnTunnel, dst: Instance, now: float) -> bool:
+        connection = self.emu.state.vpn_connections.get(mirror.vpn_connection_id)
+        if connection is None or connection.region_id != dst.region_id:
+            return False
+        routes = self.emu.bgw.effective_routes(connection.bgw_id, now)
+        route = _longest_match([(r.bgw_route_destination, r) for r in routes], ipaddress.IPv4Address(dst.private_ip_address))
+        if route is None or route.bgw_route_next_hop_type != "vpcAttachment":
+            return False
+        attachment = self.emu.state.vpc_attachments.get(route.bgw_route_nexthop)
+        return attachment is not None and attachment.vpc_id == dst.vpc_id
+
+
+def _longest_match(candidates, address: ipaddress.IPv4Address):
+    best = None
+    best_len = -1
+    best_priority = None
+    for prefix, item in candidates:
+        network = ipaddress.IPv4Network(prefix)
+        if address not in network:
+            continue
+        priority = getattr(item, "priority", getattr(item, "bgw_route_priority", 100))
+        if network.prefixlen > best_len or (network.prefixlen == best_len and priority < best_priority):
+            best, best_len, best_priority = item, network.prefixlen, priority
+    return best

@@ -1,0 +1,53 @@
+"""Emulator settings and the simulated latency table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEMO_ACCESS_KEY = "JDC_EMULATOR_DEMO_AK"
+DEMO_SECRET_KEY = "emulator-demo-secret-key"
+
+REGIONS = ("cn-north-1", "cn-east-1", "cn-east-2", "cn-south-1")
+
+# Seconds each asynchronous thing takes on the emulated cloud, before --time-scale is applied.
+# Realistic orders of magnitude for JD Cloud; none of them is documented by JD Cloud.
+DEFAULT_LATENCIES: dict[str, float] = {
+    "vm_boot": 40.0,  # instance pending -> running
+    "vm_delete": 8.0,  # instance deleting -> gone
+    "attachment_create": 5.0,  # VPC attachment creating -> active
+    "attachment_propagation": 5.0,  # VPC subnets appear as propagated BGW routes after the attachment is active
+    "route_propagation": 5.0,  # a BGW static route appears in the attached VPC's route tables
+    "tunnel_negotiation": 20.0,  # IKE + IPsec SA negotiation once both tunnel ends match
+    "invocation_start": 2.0,  # cloud assistant: invocation waiting -> running
+    "ping_interval": 1.0,  # iputils ping sends one echo request a second
+}
+
+# Round-trip times between regions in milliseconds (same-region pairs use intra_region).
+INTER_REGION_RTT_MS: dict[frozenset[str], float] = {
+    frozenset({"cn-north-1", "cn-east-2"}): 27.8,
+    frozenset({"cn-north-1", "cn-east-1"}): 19.6,
+    frozenset({"cn-north-1", "cn-south-1"}): 41.3,
+    frozenset({"cn-east-1", "cn-east-2"}): 9.4,
+    frozenset({"cn-east-1", "cn-south-1"}): 28.7,
+    frozenset({"cn-east-2", "cn-south-1"}): 26.1,
+}
+INTRA_REGION_RTT_MS = 0.35
+
+DEFAULT_RATE_LIMIT_PER_MINUTE = 1000  # documented: 1000 calls/minute/service
+
+
+@dataclass
+class EmulatorSettings:
+    """How one emulator instance behaves."""
+
+    access_key: str = DEMO_ACCESS_KEY
+    secret_key: str = DEMO_SECRET_KEY
+    state_path: str | None = None  # SQLite file; in memory when None
+    time_scale: float = 1.0
+    latencies: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_LATENCIES))
+    faults_path: str | None = None
+    seed: int = 0
+
+    def latency(self, name: str) -> float:
+        """Return the scaled latency in seconds of the named transition."""
+        return self.latencies[name] * self.time_scale

@@ -1,0 +1,553 @@
+"""Configuration model of one JD Cloud cross-region IPsec VPN interconnect.
+
+One :class:`InterconnectConf` describes two VPCs (``home`` and ``peer``) in two regions joined by a border
+gateway, a customer gateway and a VPN connection with two tunnels on each side, plus static routes and a
+ping test both ways (``tutorial-cross-region-vpn.md``).
+
+The pre-shared key is never part of the conf: ``psk_secret`` names the Airflow Variable or Connection that
+holds it, so ``model_dump(mode="json")`` is safe to push to XCom. Use :func:`validate_conf` on untrusted
+input: it raises :class:`ConfError` listing every problem as ``<dotted.field.path>: <rule>``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from ipaddress import IPv4Address, IPv4Network
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+Region = Literal["cn-north-1", "cn-east-1", "cn-east-2", "cn-south-1"]
+Side = Literal["home", "peer"]
+IkeVersion = Literal["v1", "v2"]
+IkeMode = Literal["main", "aggressive"]
+KeyExchange = Literal["modp1024", "modp1536", "modp2048", "ecp256", "ecp384"]
+IkeCipher = Literal["aes128", "aes192", "aes256", "3des"]
+IpsecCipher = Literal["aes128", "aes192", "aes256"]
+Auth = Literal["sha1", "sha256", "sha384"]
+
+REGIONS: tuple[str, ...] = get_args(Region)
+SIDES: tuple[Side, Side] = ("home", "peer")
+
+NAME_PATTERN = r"^[a-z][a-z0-9-]{2,19}$"
+PSK_MIN_LENGTH = 8
+PSK_MAX_LENGTH = 20
+PSK_ALPHABET = string.ascii_letters + string.digits + "_-"
+#: Keys that look like a pre-shared key, compared lower-case without ``_`` and ``-``.
+_PSK_KEYS = frozenset({"psk", "presharedkey", "sharedkey", "sharedsecret"})
+_PSK_FORBIDDEN_PREFIXES = ("0x", "0s")
+#: Tags of the ``probe`` union; pydantic puts them in error locations, :func:`validate_conf` drops them.
+_PROBE_TAGS = frozenset({"existing", "create"})
+
+VpcId = Annotated[str, Field(pattern=r"^vpc-[a-z0-9]+$")]
+SubnetId = Annotated[str, Field(pattern=r"^subnet-[a-z0-9]+$")]
+InstanceId = Annotated[str, Field(pattern=r"^i-[a-z0-9]+$")]
+SecretRefName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,250}$")]
+
+
+def _rule(message: str, subfield: str | None = None) -> PydanticCustomError:
+    """Build a validation error whose message is ``message``.
+
+    :param message: the rule that was broken; never include a secret in it.
+    :param subfield: dotted path below the validated object that the rule is about, appended to the
+        error location by :func:`validate_conf` (model and field validators can only report their own
+        location).
+    """
+    context: dict[str, Any] = {"rule": message}
+    if subfield:
+        context["subfield"] = subfield
+    return PydanticCustomError("interconnect_rule", "{rule}", context)
+
+
+def _check_global(ip: IPv4Address) -> IPv4Address:
+    if not ip.is_global:
+        raise _rule(
+            "must be a globally routable public IPv4 address (ipaddress is_global): customer gateway "
+            "IPs must be publicly routable (tutorial step 3e)"
+        )
+    return ip
+
+
+GlobalIPv4 = Annotated[IPv4Address, AfterValidator(_check_global)]
+
+
+class _FrozenModel(BaseModel):
+    """Base of every conf model: unknown keys rejected, immutable, inputs never echoed in errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+
+# --- probe VM ---------------------------------------------------------------------------------------
+
+
+class ExistingProbe(_FrozenModel):
+    """Use an existing VM of the site's VPC as ping probe (it needs the cloud assistant agent)."""
+
+    instance_id: InstanceId = Field(description="Id of an existing VM in the site's VPC.")
+
+
+class CreateProbe(_FrozenModel):
+    """Create a VM as ping probe (and delete it at teardown)."""
+
+    create_in_subnet: SubnetId = Field(description="Subnet for the new VM; one of the site's subnet_ids.")
+    instance_type: str = Field(
+        default="g.n2.medium", pattern=r"^[a-z][a-z0-9]*(\.[a-z0-9]+)+$", description="VM instance type."
+    )
+    image_id: str = Field(
+        default="img-emulator-centos7",
+        pattern=r"^img-[a-z0-9-]+$",
+        description=(
+            "Image of the VM. The default only exists in the emulator: on the real cloud set the id of an "
+            "image with the cloud assistant agent (e.g. an official CentOS image of the region)."
+        ),
+    )
+    az: str | None = Field(
+        default=None,
+        pattern=r"^cn-[a-z]+-\d[a-z]$",
+        description="Availability zone, e.g. cn-north-1a; null lets the creating task choose.",
+    )
+
+
+def _probe_tag(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return "existing" if "instance_id" in value else "create"
+    if isinstance(value, ExistingProbe):
+        return "existing"
+    if isinstance(value, CreateProbe):
+        return "create"
+    return None
+
+
+ProbeConf = Annotated[
+    Annotated[ExistingProbe, Tag("existing")] | Annotated[CreateProbe, Tag("create")],
+    Discriminator(_probe_tag),
+]
+
+
+# --- one side ---------------------------------------------------------------------------------------
+
+
+class SiteConf(_FrozenModel):
+    """One end of the interconnect: a VPC in a region and the VM used to ping the other end."""
+
+    region: Region = Field(description="JD Cloud region of the VPC.")
+    vpc_id: VpcId = Field(description="VPC to interconnect.")
+    vpc_cidr: IPv4Network = Field(
+        description="CIDR of the VPC (network address, host bits clear), e.g. 10.10.0.0/16.",
+    )
+    subnet_ids: tuple[SubnetId, ...] = Field(
+        min_length=1,
+        description=(
+            "Subnets propagated to the border gateway by the VPC attachment (propagateType=partial); "
+            "the probe VM subnet must be one of them."
+        ),
+    )
+    propagate: Literal["all", "partial"] = Field(
+        default="partial",
+        description="VPC attachment propagateType: partial = only subnet_ids, all = every subnet of the VPC.",
+    )
+    probe: ProbeConf = Field(
+        description=(
+            'Ping probe: {"instance_id": "i-..."} to use an existing VM, or '
+            '{"create_in_subnet": "subnet-..."} to create one.'
+        )
+    )
+
+    @field_validator("vpc_cidr", mode="before")
+    @classmethod
+    def _check_cidr(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return IPv4Network(value, strict=True)
+            except ValueError as err:
+                raise _rule(
+                    f"must be an IPv4 network in CIDR form with host bits clear, e.g. 10.10.0.0/16 ({err})"
+                ) from None
+        return value
+
+    @field_validator("subnet_ids")
+    @classmethod
+    def _check_unique_subnets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        duplicates = sorted({subnet for subnet in value if value.count(subnet) > 1})
+        if duplicates:
+            raise _rule(f"must be unique, repeated: {', '.join(duplicates)}")
+        return value
+
+    @field_validator("probe", mode="before")
+    @classmethod
+    def _check_probe_kind(cls, value: Any) -> Any:
+        if isinstance(value, ExistingProbe | CreateProbe):
+            return value
+        if not isinstance(value, dict):
+            raise _rule('must be an object: {"instance_id": ...} or {"create_in_subnet": ...}')
+        has_existing, has_create = "instance_id" in value, "create_in_subnet" in value
+        if has_existing and has_create:
+            raise _rule(
+                "give either instance_id (use an existing VM) or create_in_subnet (create a VM), not both"
+            )
+        if not has_existing and not has_create:
+            raise _rule("give instance_id (use an existing VM) or create_in_subnet (create a VM)")
+        return value
+
+    @field_validator("probe")
+    @classmethod
+    def _check_probe_placement(
+        cls, value: ExistingProbe | CreateProbe, info: ValidationInfo
+    ) -> ExistingProbe | CreateProbe:
+        if not isinstance(value, CreateProbe):
+            return value
+        subnet_ids = info.data.get("subnet_ids")
+        if subnet_ids is not None and value.create_in_subnet not in subnet_ids:
+            raise _rule(
+                f"{value.create_in_subnet} is not one of subnet_ids ({', '.join(subnet_ids)}): "
+                "the probe must sit in a subnet propagated to the border gateway",
+                "create_in_subnet",
+            )
+        region = info.data.get("region")
+        if value.az is not None and region is not None and not value.az.startswith(region):
+            raise _rule(f"{value.az} is not an availability zone of region {region}", "az")
+        return value
+
+
+# --- tunnels ----------------------------------------------------------------------------------------
+
+
+class TunnelParams(_FrozenModel):
+    """IKE (phase 1) and IPsec (phase 2) parameters of a tunnel; defaults are JD Cloud's recommended set.
+
+    Both sides use the same parameters, as mirror tunnels must match (jdcloud-api.md §5).
+    """
+
+    ike_version: IkeVersion = Field(default="v2", description="IKE version.")
+    ike_mode: IkeMode = Field(default="main", description="IKE v1 negotiation mode (ignored for v2).")
+    ike_key_exchange: KeyExchange = Field(default="ecp256", description="IKE DH group (ecp256 = group 19).")
+    ike_cipher: IkeCipher = Field(default="aes128", description="IKE encryption algorithm.")
+    ike_auth: Auth = Field(default="sha256", description="IKE authentication algorithm.")
+    ike_dpd_sec: Literal[0, 10] = Field(default=10, description="Dead peer detection interval; 0 = off.")
+    ike_sa_life_sec: int = Field(default=14400, ge=60, le=86400, description="IKE SA lifetime in seconds.")
+    ipsec_cipher: IpsecCipher = Field(default="aes128", description="IPsec (ESP) encryption algorithm.")
+    ipsec_auth: Auth = Field(default="sha256", description="IPsec (ESP) authentication algorithm.")
+    ipsec_key_exchange: KeyExchange | None = Field(
+        default=None, description="IPsec PFS DH group; null = no PFS."
+    )
+    ipsec_sa_life_sec: int = Field(default=3600, ge=60, le=86400, description="IPsec SA lifetime in seconds.")
+
+    @field_validator("ipsec_key_exchange", mode="before")
+    @classmethod
+    def _null_string_is_none(cls, value: Any) -> Any:
+        # JD's API documentation spells "no PFS" as the string "null".
+        return None if value == "null" else value
+
+    def to_api(self) -> dict[str, Any]:
+        """Return the camelCase IKE/IPsec fields of a ``VpnTunnelSpec``.
+
+        ``ipsecKeyExchange`` is ``None`` (JSON null) when PFS is off.
+        """
+        return {
+            "ikeVersion": self.ike_version,
+            "ikeMode": self.ike_mode,
+            "ikeKeyExchange": self.ike_key_exchange,
+            "ikeCipher": self.ike_cipher,
+            "ikeAuth": self.ike_auth,
+            "ikeDpdSec": self.ike_dpd_sec,
+            "ikeSaLifeSec": self.ike_sa_life_sec,
+            "ipsecCipher": self.ipsec_cipher,
+            "ipsecAuth": self.ipsec_auth,
+            "ipsecKeyExchange": self.ipsec_key_exchange,
+            "ipsecSaLifeSec": self.ipsec_sa_life_sec,
+        }
+
+
+# --- pre-shared key ---------------------------------------------------------------------------------
+
+
+class PskSecret(_FrozenModel):
+    """Where the pre-shared key is stored: an Airflow Variable or the password of an Airflow Connection."""
+
+    variable: SecretRefName | None = Field(default=None, description="Airflow Variable key holding the PSK.")
+    connection: SecretRefName | None = Field(
+        default=None, description="Airflow Connection id whose password is the PSK."
+    )
+
+    @model_validator(mode="after")
+    def _check_exactly_one(self) -> PskSecret:
+        if (self.variable is None) == (self.connection is None):
+            raise _rule("give exactly one of variable or connection")
+        return self
+
+
+def default_psk_variable(name: str) -> str:
+    """Return the default Airflow Variable key of the PSK of interconnect ``name``."""
+    return f"jdcloud_vpn_psk_{name}"
+
+
+def validate_psk(value: str) -> str:
+    """Check a pre-shared key against JD Cloud's rules and return it.
+
+    Rules: 8-20 characters (JD allows up to 20; 8 is our minimum for strength), only digits, letters,
+    ``_`` and ``-``, not starting with ``0x`` or ``0s`` (checked case-insensitively: strongSwan reads
+    those prefixes as hex or base64).
+
+    :raises ValueError: naming the broken rule; the message never contains the key.
+    :raises TypeError: if ``value`` is not a string.
+    """
+    if not isinstance(value, str):
+        raise TypeError("PSK must be a string")
+    if not PSK_MIN_LENGTH <= len(value) <= PSK_MAX_LENGTH:
+        raise ValueError(f"PSK must be {PSK_MIN_LENGTH}-{PSK_MAX_LENGTH} characters long")
+    if any(char not in PSK_ALPHABET for char in value):
+        raise ValueError("PSK may only contain digits, letters, '_' and '-'")
+    if value[:2].lower() in _PSK_FORBIDDEN_PREFIXES:
+        raise ValueError("PSK must not start with '0x' or '0s'")
+    return value
+
+
+def generate_psk() -> str:
+    """Return a random 20-character PSK that passes :func:`validate_psk`."""
+    while True:
+        psk = "".join(secrets.choice(PSK_ALPHABET) for _ in range(PSK_MAX_LENGTH))
+        if psk[:2].lower() not in _PSK_FORBIDDEN_PREFIXES:
+            return psk
+
+
+def _find_psk_keys(data: Any, path: str = "") -> list[str]:
+    """Return the dotted paths of every key in ``data`` that looks like a pre-shared key."""
+    found: list[str] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            key_path = f"{path}.{key}" if path else str(key)
+            if str(key).lower().replace("_", "").replace("-", "") in _PSK_KEYS:
+                found.append(key_path)
+            found.extend(_find_psk_keys(value, key_path))
+    elif isinstance(data, list | tuple):
+        for index, item in enumerate(data):
+            found.extend(_find_psk_keys(item, f"{path}.{index}"))
+    return found
+
+
+# --- waits and ping ---------------------------------------------------------------------------------
+
+
+class WaitSpec(_FrozenModel):
+    """Bounds of one polling wait."""
+
+    timeout_s: float = Field(gt=0, description="Give up after this many seconds.")
+    poll_interval_s: float = Field(gt=0, description="Seconds between two polls; smaller than timeout_s.")
+
+    @model_validator(mode="after")
+    def _check_poll_below_timeout(self) -> WaitSpec:
+        if self.poll_interval_s >= self.timeout_s:
+            raise _rule(f"must be smaller than timeout_s ({self.timeout_s:g})", "poll_interval_s")
+        return self
+
+
+class WaitConf(_FrozenModel):
+    """Bounds of every wait; a wait left out keeps its default."""
+
+    tunnels_up: WaitSpec = Field(
+        default=WaitSpec(timeout_s=600, poll_interval_s=15), description="All four tunnels opStatus UP."
+    )
+    routes_propagated: WaitSpec = Field(
+        default=WaitSpec(timeout_s=300, poll_interval_s=10),
+        description="Static routes visible in the VPC route tables.",
+    )
+    probe_vm_running: WaitSpec = Field(
+        default=WaitSpec(timeout_s=600, poll_interval_s=15), description="Probe VMs running."
+    )
+    ping: WaitSpec = Field(
+        default=WaitSpec(timeout_s=120, poll_interval_s=5), description="One ping command invocation."
+    )
+
+
+class PingConf(_FrozenModel):
+    """Ping test between the two probe VMs."""
+
+    count: int = Field(default=4, ge=1, le=100, description="Echo requests per direction.")
+    max_loss_pct: float = Field(default=0, ge=0, le=100, description="Highest packet loss that passes.")
+
+
+# --- the interconnect -------------------------------------------------------------------------------
+
+
+class InterconnectConf(_FrozenModel):
+    """A cross-region IPsec VPN interconnect between two JD Cloud VPCs."""
+
+    name: str = Field(
+        json_schema_extra={"pattern": NAME_PATTERN, "minLength": 3, "maxLength": 20},
+        description=(
+            "Interconnect name, prefix of every resource name: 3-20 lowercase letters, digits and '-', "
+            "starting with a letter."
+        ),
+    )
+    home: SiteConf = Field(description="Home site (its VPN connection is created second, tutorial step 10).")
+    peer: SiteConf = Field(description="Peer site, in another region (VPN connection first, step 8).")
+    tunnel: TunnelParams = Field(
+        default=TunnelParams(), description="IKE/IPsec parameters of tunnel 1 (and 2 unless tunnel2 is set)."
+    )
+    tunnel2: TunnelParams | None = Field(
+        default=None, description="IKE/IPsec parameters of tunnel 2; null reuses tunnel (step 12f)."
+    )
+    psk_secret: PskSecret = Field(
+        default=None,
+        validate_default=True,
+        description=(
+            'Where the PSK is stored: {"variable": key} or {"connection": conn_id} (its password); '
+            "null = Variable jdcloud_vpn_psk_<name>. Never put the PSK itself in the conf."
+        ),
+    )
+    bgp_enabled: bool = Field(default=False, description="Must be false: JD-to-JD VPN is static-route only.")
+    customer_gateway_placeholder_ips: tuple[GlobalIPv4, ...] = Field(
+        default=(IPv4Address("1.0.0.1"), IPv4Address("1.0.0.2")),
+        # Length checked in _check_placeholder_ips, so a bad item does not also report a wrong length.
+        json_schema_extra={"minItems": 2, "maxItems": 2},
+        description=(
+            "Two public IPv4 addresses the customer gateways carry until the other side's VPN connection "
+            "exists (tutorial step 3e); no traffic is ever sent to them."
+        ),
+    )
+    customer_gateway_bgp_asn: int = Field(
+        default=65001,
+        ge=65001,
+        le=65499,
+        description="BGP ASN of the customer gateways; required by the API even for static routing.",
+    )
+    timeouts: WaitConf = Field(default=WaitConf(), description="Timeout and poll interval of each wait.")
+    ping: PingConf = Field(default=PingConf(), description="Ping test settings.")
+    report_dir: str = Field(default="reports", min_length=1, description="Directory of the test reports.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_psk_in_conf(cls, data: Any) -> Any:
+        paths = _find_psk_keys(data)
+        if paths:
+            also = f" (also found at {', '.join(paths[1:])})" if len(paths) > 1 else ""
+            raise _rule(
+                f"a pre-shared key must never be in the conf{also}: store it in the Airflow Variable "
+                "jdcloud_vpn_psk_<name> or in the password of an Airflow Connection and point psk_secret "
+                'at it ({"variable": ...} or {"connection": ...})',
+                paths[0],
+            )
+        return data
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if not re.fullmatch(NAME_PATTERN, value):
+            raise _rule("must be 3-20 characters: lowercase letters, digits and '-', starting with a letter")
+        return value
+
+    @field_validator("peer")
+    @classmethod
+    def _check_sites(cls, peer: SiteConf, info: ValidationInfo) -> SiteConf:
+        home: SiteConf | None = info.data.get("home")
+        if home is None:
+            return peer
+        if peer.region == home.region:
+            raise _rule(
+                f"same region as home.region ({home.region}): a cross-region VPN needs two regions; "
+                "in one region use VPC peering or a single border gateway instead (tutorial introduction)",
+                "region",
+            )
+        if peer.vpc_cidr.overlaps(home.vpc_cidr):
+            raise _rule(
+                f"{peer.vpc_cidr} overlaps home.vpc_cidr {home.vpc_cidr}: the two VPC CIDRs must not "
+                "overlap (tutorial Precondition)",
+                "vpc_cidr",
+            )
+        return peer
+
+    @field_validator("psk_secret", mode="before")
+    @classmethod
+    def _default_psk_secret(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return {"variable": default_psk_variable(info.data.get("name", "invalid-name"))}
+        return value
+
+    @field_validator("bgp_enabled")
+    @classmethod
+    def _check_bgp_disabled(cls, value: bool) -> bool:
+        if value:
+            raise _rule(
+                "bgp_enabled must be false: JD Cloud border gateways all use ASN 65000 and tunnel inner IPs "
+                "cannot be set, so EBGP cannot run between two JD Cloud gateways (tutorial Notes); "
+                "use static routes"
+            )
+        return value
+
+    @field_validator("customer_gateway_placeholder_ips")
+    @classmethod
+    def _check_placeholder_ips(cls, value: tuple[IPv4Address, ...]) -> tuple[IPv4Address, ...]:
+        if len(value) != 2:
+            raise _rule(f"must hold exactly 2 addresses, one per tunnel (got {len(value)})")
+        if value[0] == value[1]:
+            raise _rule("must be two different addresses (the API rejects duplicate customerIps)")
+        return value
+
+    def site(self, side: Side) -> SiteConf:
+        """Return the :class:`SiteConf` of ``side`` (``home`` or ``peer``)."""
+        if side == "home":
+            return self.home
+        if side == "peer":
+            return self.peer
+        raise ValueError(f"Invalid side: {side!r}, expected one of {SIDES}")
+
+    def tunnel_params(self, index: int) -> TunnelParams:
+        """Return the parameters of tunnel ``index`` (1 or 2); tunnel 2 reuses tunnel 1's unless
+        ``tunnel2`` is set (tutorial step 12f)."""
+        if index == 1:
+            return self.tunnel
+        if index == 2:
+            return self.tunnel2 if self.tunnel2 is not None else self.tunnel
+        raise ValueError(f"Invalid tunnel index: {index}, expected 1 or 2")
+
+
+# --- entry point ------------------------------------------------------------------------------------
+
+
+class ConfError(ValueError):
+    """Invalid interconnect conf; ``problems`` holds one ``<dotted.field.path>: <rule>`` per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def _problem(error: dict[str, Any]) -> str:
+    """Render one pydantic error as ``<dotted.field.path>: <rule>`` without its input value."""
+    loc = error["loc"]
+    parts = [
+        str(part)
+        for i, part in enumerate(loc)
+        if not (i > 0 and loc[i - 1] == "probe" and part in _PROBE_TAGS)
+    ]
+    subfield = (error.get("ctx") or {}).get("subfield")
+    if subfield:
+        parts.append(subfield)
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{'.'.join(parts) or 'conf'}: {message}"
+
+
+def validate_conf(raw: Any) -> InterconnectConf:
+    """Validate a raw conf (a JSON object) and return the model.
+
+    :raises ConfError: listing every problem as ``<dotted.field.path>: <rule>``, one per line.
+    """
+    try:
+        return InterconnectConf.model_validate(raw)
+    except ValidationError as err:
+        # "from None": the chained ValidationError would carry the raw input into tracebacks.
+        raise ConfError([_problem(e) for e in err.errors(include_url=False, include_input=False)]) from None

@@ -1,0 +1,125 @@
+"""Deterministic JD Cloud resource names of one interconnect.
+
+One scheme, ``ic-<name>-<side>-<kind>``, for every named resource, where ``<side>`` (``home`` or ``peer``)
+is the side whose region holds the resource:
+
+========================  =====================  ==================================================
+resource                  name                   note
+========================  =====================  ==================================================
+border gateway            ``ic-<name>-<side>-bgw``
+VPC attachment            ``ic-<name>-<side>-att``
+customer gateway          ``ic-<name>-<side>-cgw``  stands for the *other* side's VPN connection
+VPN connection            ``ic-<name>-<side>-vpn``
+probe VM                  ``ic-<name>-<side>-vm``   only when the conf asks to create it
+ping command (assistant)  ``ic-<name>-h2p-ping``    runs on the home VM, pings peer (``p2h``: reverse)
+========================  =====================  ==================================================
+
+Tunnels and routes have no name in the API; they are found through their VPN connection and border
+gateway. With the longest interconnect name (20 characters) every name is at most 32 characters of
+``[A-Za-z0-9_-]``, inside JD Cloud's name rule (Chinese, digits, letters, ``_`` and ``-``, 32 max).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal, get_args
+
+from include.jdcloud_vpn.conf import SIDES, InterconnectConf, Region, Side
+
+Direction = Literal["home_to_peer", "peer_to_home"]
+DIRECTIONS: tuple[Direction, ...] = get_args(Direction)
+
+PREFIX = "ic"
+JD_NAME_MAX_LENGTH = 32
+_JD_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_DIRECTION_TAGS: dict[str, str] = {"home_to_peer": "h2p", "peer_to_home": "p2h"}
+
+
+def is_jd_name(value: str) -> bool:
+    """Return whether ``value`` satisfies JD Cloud's resource name rule (without Chinese characters)."""
+    return bool(_JD_NAME_RE.fullmatch(value))
+
+
+def _check_side(side: str) -> None:
+    if side not in SIDES:
+        raise ValueError(f"Invalid side: {side!r}, expected one of {SIDES}")
+
+
+def _name(conf: InterconnectConf, side: str, kind: str) -> str:
+    _check_side(side)
+    return f"{PREFIX}-{conf.name}-{side}-{kind}"
+
+
+def bgw_name(conf: InterconnectConf, side: Side) -> str:
+    """Return the name of the border gateway in ``side``'s region."""
+    return _name(conf, side, "bgw")
+
+
+def vpc_attachment_name(conf: InterconnectConf, side: Side) -> str:
+    """Return the name of the VPC attachment of ``side``'s VPC to its border gateway."""
+    return _name(conf, side, "att")
+
+
+def customer_gateway_name(conf: InterconnectConf, side: Side) -> str:
+    """Return the name of the customer gateway in ``side``'s region (it represents the other side)."""
+    return _name(conf, side, "cgw")
+
+
+def vpn_connection_name(conf: InterconnectConf, side: Side) -> str:
+    """Return the name of the VPN connection in ``side``'s region."""
+    return _name(conf, side, "vpn")
+
+
+def probe_vm_name(conf: InterconnectConf, side: Side) -> str:
+    """Return the name of the probe VM created in ``side``'s VPC."""
+    return _name(conf, side, "vm")
+
+
+def command_name(conf: InterconnectConf, direction: Direction) -> str:
+    """Return the name of the cloud-assistant ping command for ``direction`` (source side to target)."""
+    if direction not in _DIRECTION_TAGS:
+        raise ValueError(f"Invalid direction: {direction!r}, expected one of {DIRECTIONS}")
+    return f"{PREFIX}-{conf.name}-{_DIRECTION_TAGS[direction]}-ping"
+
+
+def direction_sides(direction: Direction) -> tuple[Side, Side]:
+    """Return ``(source, target)`` sides of a ping ``direction``."""
+    if direction == "home_to_peer":
+        return "home", "peer"
+    if direction == "peer_to_home":
+        return "peer", "home"
+    raise ValueError(f"Invalid direction: {direction!r}, expected one of {DIRECTIONS}")
+
+
+def other_side(side: Side) -> Side:
+    """Return the opposite side."""
+    _check_side(side)
+    return "peer" if side == "home" else "home"
+
+
+def side_regions(conf: InterconnectConf) -> dict[Side, Region]:
+    """Return ``{"home": <home region>, "peer": <peer region>}``."""
+    return {"home": conf.home.region, "peer": conf.peer.region}
+
+
+def resource_description(conf: InterconnectConf, side: Side) -> str:
+    """Return the description set on every resource of ``side`` (routes included, which have no name)."""
+    _check_side(side)
+    return f"Managed by Airflow jdcloud_vpn, interconnect {conf.name}, {side} side"
+
+
+def resource_names(conf: InterconnectConf) -> frozenset[str]:
+    """Return every name this interconnect may give a resource, both sides and both ping commands."""
+    per_side = (bgw_name, vpc_attachment_name, customer_gateway_name, vpn_connection_name, probe_vm_name)
+    names = {make(conf, side) for make in per_side for side in SIDES}
+    names.update(command_name(conf, direction) for direction in DIRECTIONS)
+    return frozenset(names)
+
+
+def owned_by(name: str, conf: InterconnectConf) -> bool:
+    """Return whether resource ``name`` belongs to this interconnect.
+
+    Exact match against :func:`resource_names`, never a prefix match, so interconnect ``prod`` does not
+    claim ``ic-prod2-home-bgw``.
+    """
+    return name in resource_names(conf)
