@@ -78,7 +78,7 @@ def api_server() -> Iterator[ScriptedApi]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     api = ScriptedApi(endpoint=f"127.0.0.1:{server.server_address[1]}")
     server.RequestHandlerClass = _handler_for(api)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield api
     server.shutdown()

@@ -15,9 +15,7 @@ def get_provider_info() -> dict[str, Any]:
         "description": "JD Cloud border gateway, IPsec VPN, VPC, VM and cloud assistant for Apache Airflow.",
         "versions": ["0.1.0"],
         "integrations": [{"integration-name": "JD Cloud VPN", "tags": ["service"]}],
-        "hooks": [
-            {"integration-name": "JD Cloud VPN", "python-modules": ["airflow_provider_jdcloud.hooks.jdcloud"]}
-        ],
+        "hooks": [{"integration-name": "JD Cloud VPN", "python-modules": ["airflow_provider_jdcloud.hooks.jdcloud"]}],
         "triggers": [
             {
                 "integration-name": "JD Cloud VPN",
@@ -43,8 +41,7 @@ def get_provider_info() -> dict[str, Any]:
                     "endpoint": {
                         "label": "API endpoint override",
                         "description": (
-                            "API endpoint override, host[:port][/prefix], "
-                            "e.g. 127.0.0.1:8000 for the local emulator"
+                            "API endpoint override, host[:port][/prefix], e.g. 127.0.0.1:8000 for the local emulator"
                         ),
                         "schema": {"type": ["string", "null"], "default": None},
                     },

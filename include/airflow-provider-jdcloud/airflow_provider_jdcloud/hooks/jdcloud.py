@@ -86,7 +86,7 @@ class QuietSdkLogger(Logger):
 
     At INFO the SDK logs URLs, request bodies (with PSKs and VM passwords), signed headers and response
     bodies; at ERROR it logs a full traceback. The hook raises its own typed errors, so only the
-    exception class name is kept.
+    exception class name is kept, as a warning: the hook may yet retry and succeed.
     """
 
     def __init__(self) -> None:
@@ -95,7 +95,7 @@ class QuietSdkLogger(Logger):
     def log(self, level: int, message: object) -> None:
         """Forward ERROR and FATAL messages as the exception class name only; drop the rest."""
         if level <= ERROR:
-            _sdk_log.error("jdcloud_sdk reported an error: %s (details redacted)", _exception_name(message))
+            _sdk_log.warning("jdcloud_sdk reported an error: %s (details redacted)", _exception_name(message))
 
 
 def _exception_name(message: object) -> str:
@@ -142,7 +142,7 @@ class JDCloudHook(BaseHook):
     :param jdcloud_conn_id: the Airflow connection id
     :param region: default region of calls, overriding the connection's ``region``
     :param max_attempts: attempts per call, counting the first, for retryable errors
-    :param retry_base_wait: first backoff in seconds; it doubles per retry, plus up to as much jitter
+    :param retry_base_wait: backoff scale in seconds; retry n waits a random time up to base * 2**n
     :param retry_max_wait: cap of one backoff in seconds
     """
 
@@ -191,7 +191,13 @@ class JDCloudHook(BaseHook):
         """
         hook = cls(max_attempts=max_attempts, retry_base_wait=retry_base_wait, retry_max_wait=retry_max_wait)
         hook._settings = JDCloudSettings(
-            access_key, secret_key, region, endpoint, scheme, timeout, max_calls_per_minute
+            access_key=access_key,
+            secret_key=secret_key,
+            region=region,
+            endpoint=endpoint,
+            scheme=scheme,
+            timeout=timeout,
+            max_calls_per_minute=max_calls_per_minute,
         )
         return hook
 
@@ -219,9 +225,7 @@ class JDCloudHook(BaseHook):
     @staticmethod
     def _settings_from_connection(conn: Any) -> JDCloudSettings:
         if not conn.login or not conn.password:
-            raise ValueError(
-                f"Connection {conn.conn_id!r} needs login (Access Key ID) and password (Secret Key)"
-            )
+            raise ValueError(f"Connection {conn.conn_id!r} needs login (Access Key ID) and password (Secret Key)")
         mask_secret(conn.password)
         extra = conn.extra_dejson
 
@@ -336,9 +340,8 @@ class JDCloudHook(BaseHook):
     def _retrying(self) -> tenacity.Retrying:
         return tenacity.Retrying(
             retry=tenacity.retry_if_exception(lambda err: isinstance(err, JDCloudError) and err.retryable),
-            wait=tenacity.wait_exponential_jitter(
-                initial=self.retry_base_wait, max=self.retry_max_wait, jitter=self.retry_base_wait
-            ),
+            # Full jitter: retry n waits a random time up to min(retry_max_wait, retry_base_wait * 2**n).
+            wait=tenacity.wait_random_exponential(multiplier=self.retry_base_wait, max=self.retry_max_wait),
             stop=tenacity.stop_after_attempt(self.max_attempts),
             before_sleep=self._log_retry,
             reraise=True,
@@ -354,9 +357,7 @@ class JDCloudHook(BaseHook):
             self.max_attempts,
         )
 
-    def _describe(
-        self, operation: str, params: Mapping[str, Any], key: str, model: type[M], region: str | None
-    ) -> M:
+    def _describe(self, operation: str, params: Mapping[str, Any], key: str, model: type[M], region: str | None) -> M:
         return model.model_validate(self.call(operation, params, region=region)[key])
 
     def _list(
@@ -539,9 +540,7 @@ class JDCloudHook(BaseHook):
         region: str | None = None,
     ) -> None:
         """Rename a border gateway or change its description."""
-        self.call(
-            "ModifyBgw", {"bgwId": bgw_id, "bgwName": bgw_name, "description": description}, region=region
-        )
+        self.call("ModifyBgw", {"bgwId": bgw_id, "bgwName": bgw_name, "description": description}, region=region)
 
     def delete_bgw(self, bgw_id: str, *, region: str | None = None) -> None:
         """Delete a border gateway; it must have no VPC attachments, VPN connections or VIFs."""
@@ -640,9 +639,7 @@ class JDCloudHook(BaseHook):
         }
         return self.call("CreateCustomerGateway", params, region=region)["customerGatewayId"]
 
-    def describe_customer_gateway(
-        self, customer_gateway_id: str, *, region: str | None = None
-    ) -> CustomerGateway:
+    def describe_customer_gateway(self, customer_gateway_id: str, *, region: str | None = None) -> CustomerGateway:
         """Describe one customer gateway."""
         params = {"customerGatewayId": customer_gateway_id}
         return self._describe("DescribeCustomerGateway", params, "customerGateway", CustomerGateway, region)
@@ -658,9 +655,7 @@ class JDCloudHook(BaseHook):
         filters = {"customerGatewayIds": customer_gateway_ids, "customerGatewayNames": customer_gateway_names}
         return self._list("DescribeCustomerGateways", "customerGateways", CustomerGateway, filters, region)
 
-    def find_customer_gateway_by_name(
-        self, name: str, *, region: str | None = None
-    ) -> CustomerGateway | None:
+    def find_customer_gateway_by_name(self, name: str, *, region: str | None = None) -> CustomerGateway | None:
         """Return the customer gateway with exactly this name, or ``None``."""
         gateways = self.describe_customer_gateways(customer_gateway_names=[name], region=region)
         return _only_named(gateways, "customer_gateway_name", name)
@@ -775,9 +770,7 @@ class JDCloudHook(BaseHook):
 
     def describe_vpn_tunnel(self, vpn_tunnel_id: str, *, region: str | None = None) -> VpnTunnel:
         """Describe one VPN tunnel; its ``psk`` is a :class:`~pydantic.SecretStr`."""
-        return self._describe(
-            "DescribeVpnTunnel", {"vpnTunnelId": vpn_tunnel_id}, "vpnTunnel", VpnTunnel, region
-        )
+        return self._describe("DescribeVpnTunnel", {"vpnTunnelId": vpn_tunnel_id}, "vpnTunnel", VpnTunnel, region)
 
     def describe_vpn_tunnels(
         self,
@@ -790,9 +783,7 @@ class JDCloudHook(BaseHook):
         filters = {"vpnTunnelIds": vpn_tunnel_ids, "vpnConnectionId": vpn_connection_id}
         return self._list("DescribeVpnTunnels", "vpnTunnels", VpnTunnel, filters, region)
 
-    def modify_vpn_tunnel(
-        self, vpn_tunnel_id: str, spec: VpnTunnelModifySpec, *, region: str | None = None
-    ) -> None:
+    def modify_vpn_tunnel(self, vpn_tunnel_id: str, spec: VpnTunnelModifySpec, *, region: str | None = None) -> None:
         """Change the PSK or IKE/IPsec options of a tunnel; set it ``DOWN`` first."""
         self.call("ModifyVpnTunnel", {**spec.to_request(), "vpnTunnelId": vpn_tunnel_id}, region=region)
 
@@ -880,9 +871,7 @@ class JDCloudHook(BaseHook):
         }
         return self.call("CreateCommand", params, region=region)["commandId"]
 
-    def invoke_command(
-        self, command_id: str, instance_ids: Sequence[str], *, region: str | None = None
-    ) -> str:
+    def invoke_command(self, command_id: str, instance_ids: Sequence[str], *, region: str | None = None) -> str:
         """Run a command now on up to 50 instances and return the invocation id."""
         params = {"commandId": command_id, "instances": list(instance_ids)}
         return self.call("InvokeCommand", params, region=region)["invokeId"]
@@ -926,9 +915,7 @@ def _filters(filters: Filters) -> list[dict[str, Any]]:
 def _secret_values(value: Any) -> list[str]:
     """Return the values of :data:`SECRET_FIELDS` anywhere in a request's parameters."""
     if isinstance(value, Mapping):
-        found = [
-            item for key, item in value.items() if key in SECRET_FIELDS and isinstance(item, str) and item
-        ]
+        found = [item for key, item in value.items() if key in SECRET_FIELDS and isinstance(item, str) and item]
         return found + [secret for item in value.values() for secret in _secret_values(item)]
     if isinstance(value, list):
         return [secret for item in value for secret in _secret_values(item)]

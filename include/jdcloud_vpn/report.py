@@ -1,0 +1,98 @@
+"""The run report: JSON for scripts and dashboards, Markdown for people. Never holds a secret."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+DIRECTIONS = ("home_to_peer", "peer_to_home")
+
+
+def build_report(
+    *,
+    kind: str,
+    interconnect: str,
+    dag_id: str,
+    run_id: str,
+    steps: list[dict[str, Any]],
+    resources: dict[str, Any],
+    drift: list[dict[str, Any]],
+    connectivity: dict[str, Any],
+    diagnosis: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Assemble the report; ``status`` is ``success`` only when every step succeeded and both pings passed."""
+    failed_steps = [s["task_id"] for s in steps if s["status"] not in ("success", "skipped")]
+    pings_ok = all((connectivity.get(d) or {}).get("ok") for d in DIRECTIONS) if connectivity else True
+    return {
+        "kind": kind,
+        "interconnect": interconnect,
+        "dag_id": dag_id,
+        "run_id": run_id,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "status": "success" if not failed_steps and pings_ok else "failed",
+        "failed_steps": failed_steps,
+        "steps": steps,
+        "resources": resources,
+        "drift": drift,
+        "connectivity": connectivity,
+        "diagnosis": diagnosis,
+        **(extra or {}),
+    }
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    lines = [
+        f"# {report['kind']} report: interconnect `{report['interconnect']}`",
+        "",
+        f"- status: **{report['status']}**",
+        f"- DAG run: `{report['dag_id']}` / `{report['run_id']}`",
+        f"- generated: {report['generated_at']}",
+        "",
+        "## Steps",
+        "",
+        "| task | status | attempts | duration (s) |",
+        "|---|---|---|---|",
+    ]
+    for step in report["steps"]:
+        task = step["task_id"] + (f"[{step['map_index']}]" if step.get("map_index", -1) >= 0 else "")
+        lines.append(f"| {task} | {step['status']} | {_fmt(step.get('attempts'))} | {_fmt(step.get('duration_s'))} |")
+    if report.get("connectivity"):
+        lines += ["", "## Connectivity", "", "| direction | sent | received | loss % | rtt avg (ms) | ok |", "|---|---|---|---|---|---|"]
+        for direction in DIRECTIONS:
+            stats = report["connectivity"].get(direction) or {}
+            cells = [_fmt(stats.get(k)) for k in ("sent", "received", "loss_pct", "rtt_avg_ms", "ok")]
+            lines.append(f"| {direction} | " + " | ".join(cells) + " |")
+    diagnosis = {k: v for k, v in (report.get("diagnosis") or {}).items() if v}
+    if diagnosis:
+        lines += ["", "## Diagnosis", ""]
+        for direction, found in diagnosis.items():
+            lines.append(f"- {direction}: **{found['reason']}** at {found['hop']}: {found['detail']}")
+    if report.get("drift"):
+        lines += ["", "## Drift (adopted resources that differ from the conf)", "", "| resource | field | expected | actual |", "|---|---|---|---|"]
+        for item in report["drift"]:
+            lines.append(f"| {item['resource']} | {item['field']} | {_fmt(item['expected'])} | {_fmt(item['actual'])} |")
+    lines += ["", "## Resources", "", "```json", json.dumps(report["resources"], indent=2, sort_keys=True), "```", ""]
+    return "\n".join(lines)
+
+
+def write_report(report: dict[str, Any], directory: str, stem: str) -> tuple[Path, Path]:
+    """Write ``<stem>.json`` and ``<stem>.md`` under ``directory``; return both paths."""
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = target / f"{stem}.json", target / f"{stem}.md"
+    json_path.write_text(json.dumps(report, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    md_path.write_text(render_markdown(report), encoding="utf-8")
+    return json_path, md_path

@@ -1,0 +1,1 @@
+"""Unit tests of the JD Cloud provider package (hook, errors, models, rate limiter)."""
