@@ -196,9 +196,7 @@ class SiteConf(_FrozenModel):
             raise _rule('must be an object: {"instance_id": ...} or {"create_in_subnet": ...}')
         has_existing, has_create = "instance_id" in value, "create_in_subnet" in value
         if has_existing and has_create:
-            raise _rule(
-                "give either instance_id (use an existing VM) or create_in_subnet (create a VM), not both"
-            )
+            raise _rule("give either instance_id (use an existing VM) or create_in_subnet (create a VM), not both")
         if not has_existing and not has_create:
             raise _rule("give instance_id (use an existing VM) or create_in_subnet (create a VM)")
         return value
@@ -241,9 +239,7 @@ class TunnelParams(_FrozenModel):
     ike_sa_life_sec: int = Field(default=14400, ge=60, le=86400, description="IKE SA lifetime in seconds.")
     ipsec_cipher: IpsecCipher = Field(default="aes128", description="IPsec (ESP) encryption algorithm.")
     ipsec_auth: Auth = Field(default="sha256", description="IPsec (ESP) authentication algorithm.")
-    ipsec_key_exchange: KeyExchange | None = Field(
-        default=None, description="IPsec PFS DH group; null = no PFS."
-    )
+    ipsec_key_exchange: KeyExchange | None = Field(default=None, description="IPsec PFS DH group; null = no PFS.")
     ipsec_sa_life_sec: int = Field(default=3600, ge=60, le=86400, description="IPsec SA lifetime in seconds.")
 
     @field_validator("ipsec_key_exchange", mode="before")
@@ -529,11 +525,7 @@ class ConfError(ValueError):
 def _problem(error: dict[str, Any]) -> str:
     """Render one pydantic error as ``<dotted.field.path>: <rule>`` without its input value."""
     loc = error["loc"]
-    parts = [
-        str(part)
-        for i, part in enumerate(loc)
-        if not (i > 0 and loc[i - 1] == "probe" and part in _PROBE_TAGS)
-    ]
+    parts = [str(part) for i, part in enumerate(loc) if not (i > 0 and loc[i - 1] == "probe" and part in _PROBE_TAGS)]
     subfield = (error.get("ctx") or {}).get("subfield")
     if subfield:
         parts.append(subfield)

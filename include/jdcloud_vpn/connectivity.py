@@ -7,7 +7,9 @@ import re
 from pydantic import BaseModel
 
 _SUMMARY_RE = re.compile(r"(?P<sent>\d+) packets transmitted, (?P<received>\d+) (?:packets )?received")
-_RTT_RE = re.compile(r"(?:rtt|round-trip) min/avg/max(?:/mdev|/stddev)? = (?P<min>[\d.]+)/(?P<avg>[\d.]+)/(?P<max>[\d.]+)")
+_RTT_RE = re.compile(
+    r"(?:rtt|round-trip) min/avg/max(?:/mdev|/stddev)? = (?P<min>[\d.]+)/(?P<avg>[\d.]+)/(?P<max>[\d.]+)"
+)
 
 
 class PingStats(BaseModel):

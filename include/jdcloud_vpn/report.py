@@ -70,7 +70,13 @@ def render_markdown(report: dict[str, Any]) -> str:
         task = step["task_id"] + (f"[{step['map_index']}]" if step.get("map_index", -1) >= 0 else "")
         lines.append(f"| {task} | {step['status']} | {_fmt(step.get('attempts'))} | {_fmt(step.get('duration_s'))} |")
     if report.get("connectivity"):
-        lines += ["", "## Connectivity", "", "| direction | sent | received | loss % | rtt avg (ms) | ok |", "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Connectivity",
+            "",
+            "| direction | sent | received | loss % | rtt avg (ms) | ok |",
+            "|---|---|---|---|---|---|",
+        ]
         for direction in DIRECTIONS:
             stats = report["connectivity"].get(direction) or {}
             cells = [_fmt(stats.get(k)) for k in ("sent", "received", "loss_pct", "rtt_avg_ms", "ok")]
@@ -81,9 +87,17 @@ def render_markdown(report: dict[str, Any]) -> str:
         for direction, found in diagnosis.items():
             lines.append(f"- {direction}: **{found['reason']}** at {found['hop']}: {found['detail']}")
     if report.get("drift"):
-        lines += ["", "## Drift (adopted resources that differ from the conf)", "", "| resource | field | expected | actual |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "## Drift (adopted resources that differ from the conf)",
+            "",
+            "| resource | field | expected | actual |",
+            "|---|---|---|---|",
+        ]
         for item in report["drift"]:
-            lines.append(f"| {item['resource']} | {item['field']} | {_fmt(item['expected'])} | {_fmt(item['actual'])} |")
+            lines.append(
+                f"| {item['resource']} | {item['field']} | {_fmt(item['expected'])} | {_fmt(item['actual'])} |"
+            )
     lines += ["", "## Resources", "", "```json", json.dumps(report["resources"], indent=2, sort_keys=True), "```", ""]
     return "\n".join(lines)
 

@@ -871,6 +871,25 @@ class JDCloudHook(BaseHook):
         }
         return self.call("CreateCommand", params, region=region)["commandId"]
 
+    def describe_commands(self, *, command_names: Sequence[str] | None = None, region: str | None = None) -> list[dict]:
+        """List cloud-assistant commands (``commandId``, ``commandName``, base64 ``commandContent`` ...)."""
+        params: dict[str, Any] = {"commandNames": list(command_names)} if command_names else {}
+        return self.list_all("DescribeCommands", "commands", params, region=region)
+
+    def ensure_command(self, command_name: str, script: str, *, timeout: int = 60, region: str | None = None) -> str:
+        """Return the id of the command named ``command_name`` running ``script``, creating it if needed.
+
+        A command of that name with another script is replaced, so names stay unique.
+        """
+        content = base64.b64encode(script.encode("utf-8")).decode("ascii")
+        for command in self.describe_commands(command_names=[command_name], region=region):
+            if command.get("commandName") != command_name:
+                continue
+            if command.get("commandContent") == content:
+                return command["commandId"]
+            self.delete_commands([command["commandId"]], region=region)
+        return self.create_command(command_name, script, timeout=timeout, region=region)
+
     def invoke_command(self, command_id: str, instance_ids: Sequence[str], *, region: str | None = None) -> str:
         """Run a command now on up to 50 instances and return the invocation id."""
         params = {"commandId": command_id, "instances": list(instance_ids)}

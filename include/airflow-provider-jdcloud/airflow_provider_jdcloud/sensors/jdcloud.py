@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import BaseSensorOperator, conf
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
 from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
 from airflow_provider_jdcloud.triggers.jdcloud import JDCloudWaiterTrigger
@@ -24,7 +24,8 @@ class JDCloudWaiterSensor(BaseSensorOperator):
     Unlike plain sensors, ``wait_timeout_s`` and ``poll_interval_s`` are templated, so they can come from a
     DAG run's conf. When the wait times out the task fails with what the last check saw.
 
-    :param targets: list of dicts naming the resources (``region`` plus ids); templated
+    :param targets: dicts naming the resources (``region`` plus ids), or lists of them such as the
+        results of mapped tasks; templated
     :param wait_timeout_s: seconds to wait before failing; templated
     :param poll_interval_s: seconds between checks; templated
     :param jdcloud_conn_id: the Airflow connection
@@ -53,22 +54,32 @@ class JDCloudWaiterSensor(BaseSensorOperator):
         self.jdcloud_conn_id = jdcloud_conn_id
         self.deferrable = deferrable
 
+    def _targets(self) -> list[Target]:
+        """The targets as one list: lists inside it (e.g. the results of mapped tasks) are flattened."""
+        flat: list[Target] = []
+        for item in self.targets:
+            if isinstance(item, dict):
+                flat.append(item)
+            else:  # indexed, not iterated: iterating Airflow's lazy XCom sequence probes past its end
+                flat.extend(item[i] for i in range(len(item)))
+        return flat
+
     def poke(self, context: Any) -> bool:
-        check = get_waiter(self.waiter_name)(JDCloudHook(self.jdcloud_conn_id), list(self.targets))
+        check = get_waiter(self.waiter_name)(JDCloudHook(self.jdcloud_conn_id), self._targets())
         if check.failed:
-            raise AirflowException(f"{self.waiter_name} cannot succeed: {check.summary}")
+            raise AirflowFailException(f"{self.waiter_name} cannot succeed: {check.summary}")
         return check.done
 
-    def execute(self, context: Any) -> None:
+    def execute(self, context: Any) -> list[Target]:
         timeout_s, interval_s = float(self.wait_timeout_s), float(self.poll_interval_s)
         deadline = time.time() + timeout_s
         self.log.info("Waiting up to %ss (every %ss) for %s", timeout_s, interval_s, self.waiter_name)
         if self.deferrable:
             if self.poke(context):
-                return
+                return self._targets()
             trigger = JDCloudWaiterTrigger(
                 waiter=self.waiter_name,
-                targets=list(self.targets),
+                targets=self._targets(),
                 deadline=deadline,
                 poll_interval=interval_s,
                 jdcloud_conn_id=self.jdcloud_conn_id,
@@ -81,25 +92,27 @@ class JDCloudWaiterSensor(BaseSensorOperator):
         status, check = wait(
             JDCloudHook(self.jdcloud_conn_id),
             self.waiter_name,
-            list(self.targets),
+            self._targets(),
             deadline=deadline,
             poll_interval=interval_s,
         )
-        self._finish({"status": status, "summary": check.summary})
+        return self._finish({"status": status, "summary": check.summary})
 
-    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> None:
-        self._finish(event)
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> list[Target]:
+        return self._finish(event)
 
-    def _finish(self, event: dict[str, Any] | None) -> None:
+    def _finish(self, event: dict[str, Any] | None) -> list[Target]:
+        """Raise unless the wait succeeded; return the targets, so downstream tasks can read them."""
         if not event:
             raise AirflowException(f"{self.waiter_name}: the trigger returned no event")
         if event.get("status") == "timeout":
-            raise AirflowException(
+            raise AirflowSensorTimeout(
                 f"{self.waiter_name} timed out after {self.wait_timeout_s}s; last seen: {event.get('summary')}"
             )
         if event.get("status") != "success":
-            raise AirflowException(f"{self.waiter_name} failed: {event.get('summary')}")
+            raise AirflowFailException(f"{self.waiter_name} failed: {event.get('summary')}")
         self.log.info("%s: %s", self.waiter_name, event.get("summary"))
+        return self._targets()
 
 
 class JDCloudVpnTunnelsUpSensor(JDCloudWaiterSensor):

@@ -54,4 +54,5 @@ class JDCloudWaiterTrigger(BaseTrigger):
         status, check = await async_wait(
             hook, self.waiter, self.targets, deadline=self.deadline, poll_interval=self.poll_interval
         )
-        yield TriggerEvent(check.to_event(status))
+        # The event repeats the targets: a resumed task reads its ids from here, not from defer kwargs.
+        yield TriggerEvent({**check.to_event(status), "targets": self.targets})

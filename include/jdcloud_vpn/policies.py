@@ -1,0 +1,22 @@
+"""Task retry policy: retry what can heal (throttling, 5xx, network), fail at once on what cannot."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule
+
+_EXC = "airflow_provider_jdcloud.exceptions"
+
+JDCLOUD_RETRY_POLICY = ExceptionRetryPolicy(
+    rules=[
+        RetryRule(
+            exception=[f"{_EXC}.RateLimited", f"{_EXC}.ServerError", f"{_EXC}.JDCloudTransportError"],
+            action=RetryAction.RETRY,
+            retry_delay=timedelta(seconds=5),
+        ),
+        # 4xx: bad input, auth, quota, a failed precondition; a retry would send the same request again.
+        RetryRule(exception=f"{_EXC}.JDCloudApiError", action=RetryAction.FAIL),
+        RetryRule(exception="include.jdcloud_vpn.conf.ConfError", action=RetryAction.FAIL),
+    ]
+)
