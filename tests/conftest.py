@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
-import httpx
-import pytest
+# Airflow reads its configuration when first imported: point it at a throw-away home before any test does.
+REPO = Path(__file__).resolve().parents[1]
+os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="jdcloud-vpn-airflow-")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+os.environ["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] = "False"
 
-from include.jdcloud_emulator.server import RunningEmulator, start_in_thread
-from include.jdcloud_emulator.settings import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, EmulatorSettings
-from tests.sdk_client import SdkClient
+import httpx  # noqa: E402
+import pytest  # noqa: E402
+
+from include.jdcloud_emulator.server import RunningEmulator, start_in_thread  # noqa: E402
+from include.jdcloud_emulator.settings import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, EmulatorSettings  # noqa: E402
+from tests.sdk_client import SdkClient  # noqa: E402
 
 # Every simulated latency x 0.002: a 40 s VM boot takes 80 ms, a 20 s tunnel negotiation 40 ms.
 TEST_TIME_SCALE = 0.002

@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from airflow_provider_jdcloud.api_paths import OPERATIONS
 from jdcloud_sdk.core.config import Config
 from jdcloud_sdk.core.credential import Credential
 from jdcloud_sdk.core.jdcloudrequest import JDCloudRequest
@@ -19,6 +18,8 @@ from jdcloud_sdk.services.assistant.client.AssistantClient import AssistantClien
 from jdcloud_sdk.services.bgw.client.BgwClient import BgwClient
 from jdcloud_sdk.services.vm.client.VmClient import VmClient
 from jdcloud_sdk.services.vpc.client.VpcClient import VpcClient
+
+from airflow_provider_jdcloud.api_paths import OPERATIONS
 
 CLIENTS = {"vpc": VpcClient, "vm": VmClient, "bgw": BgwClient, "assistant": AssistantClient}
 

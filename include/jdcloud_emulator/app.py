@@ -20,6 +20,7 @@ from include.jdcloud_emulator.exceptions import (
     JdcloudApiError,
     NotFound,
     RateLimited,
+    SourceUnavailable,
     Unavailable,
 )
 from include.jdcloud_emulator.faults import FaultConfig, Faults
@@ -27,7 +28,7 @@ from include.jdcloud_emulator.models import Emulator
 from include.jdcloud_emulator.settings import REGIONS, EmulatorSettings
 
 REQUEST_ID_HEADER = "x-jdcloud-request-id"
-_ERRORS_BY_CODE: dict[int, type[JdcloudApiError]] = {500: InternalError, 503: Unavailable}
+_ERRORS_BY_CODE: dict[int, type[JdcloudApiError]] = {500: InternalError, 502: SourceUnavailable, 503: Unavailable}
 
 
 def new_request_id() -> str:
@@ -65,7 +66,9 @@ def _drop_nulls(value: Any) -> Any:
 
 
 def _envelope(request_id: str, status_code: int, payload: dict) -> JSONResponse:
-    return JSONResponse({"requestId": request_id, **payload}, status_code=status_code, headers={REQUEST_ID_HEADER: request_id})
+    return JSONResponse(
+        {"requestId": request_id, **payload}, status_code=status_code, headers={REQUEST_ID_HEADER: request_id}
+    )
 
 
 def create_app(settings: EmulatorSettings | None = None, faults: FaultConfig | None = None) -> FastAPI:
@@ -73,7 +76,9 @@ def create_app(settings: EmulatorSettings | None = None, faults: FaultConfig | N
     settings = settings or EmulatorSettings()
     emulator = Emulator(settings, Faults(faults, seed=settings.seed))
     request_log = RequestLog()
-    app = FastAPI(title="JD Cloud API emulator", docs_url="/emulator-api/docs", openapi_url="/emulator-api/openapi.json")
+    app = FastAPI(
+        title="JD Cloud API emulator", docs_url="/emulator-api/docs", openapi_url="/emulator-api/openapi.json"
+    )
     app.state.emulator = emulator
     app.state.request_log = request_log
     app.include_router(control_router)
@@ -110,9 +115,7 @@ def create_app(settings: EmulatorSettings | None = None, faults: FaultConfig | N
             http_status = error.http_code
             return _envelope(request_id, error.http_code, {"error": error.to_json()})
         finally:
-            request_log.add(
-                started, service, operation, request.method, request.url.path, http_status, request_id
-            )
+            request_log.add(started, service, operation, request.method, request.url.path, http_status, request_id)
 
     return app
 

@@ -13,7 +13,8 @@ from include.jdcloud_emulator.exceptions import AccessError
 
 ALGORITHM = "JDCLOUD3-HMAC-SHA256"
 _AUTH_RE = re.compile(
-    r"^JDCLOUD3-HMAC-SHA256 Credential=(?P<ak>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/(?P<service>[^/]+)/jdcloud3_request,"
+    r"^JDCLOUD3-HMAC-SHA256 Credential=(?P<ak>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/(?P<service>[^/]+)"
+    r"/jdcloud3_request,"
     r"\s*SignedHeaders=(?P<signed>[a-z0-9;-]+),\s*Signature=(?P<signature>[0-9a-f]{64})$"
 )
 
@@ -74,9 +75,7 @@ def signature(
         ]
     )
     scope = f"{jdcloud_date[:8]}/{region}/{service}/jdcloud3_request"
-    string_to_sign = "\n".join(
-        [ALGORITHM, jdcloud_date, scope, hashlib.sha256(canonical_request.encode()).hexdigest()]
-    )
+    string_to_sign = "\n".join([ALGORITHM, jdcloud_date, scope, hashlib.sha256(canonical_request.encode()).hexdigest()])
     key = signing_key(secret_key, jdcloud_date[:8], region, service)
     return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
 

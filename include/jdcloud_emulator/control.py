@@ -33,7 +33,9 @@ class RequestLog:
         self._entries: deque[LoggedRequest] = deque(maxlen=capacity)
         self._lock = threading.Lock()
 
-    def add(self, time: float, service: str, operation: str, method: str, path: str, status: int, request_id: str) -> None:
+    def add(
+        self, time: float, service: str, operation: str, method: str, path: str, status: int, request_id: str
+    ) -> None:
         with self._lock:
             self._entries.append(LoggedRequest(time, service, operation, method, path, status, request_id))
 
@@ -59,7 +61,7 @@ def health(request: Request) -> dict:
 
 @control_router.post("/reset")
 def reset(request: Request) -> dict:
-    """Forget every resource and the request log; faults stay (``DELETE /emulator-api/faults`` clears them)."""
+    """Forget every resource, the request log and the rate limiter's count; faults stay (``DELETE /faults``)."""
     request.app.state.emulator.reset()
     request.app.state.request_log.clear()
     return {"reset": True}

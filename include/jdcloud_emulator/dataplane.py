@@ -186,13 +186,15 @@ class SimulatedDataPlane(DataPlane):
         address = ipaddress.IPv4Address(dst.private_ip_address)
         subnet = self.emu.state.subnets[src.subnet_id]
         table = self.emu.state.route_tables[subnet.route_table_id]
-        rule = _longest_match(
-            [(r.address_prefix, r) for r in self.emu.vpc.effective_rules(table, now)], address
-        )
+        rule = _longest_match([(r.address_prefix, r) for r in self.emu.vpc.effective_rules(table, now)], address)
         if rule is None or rule.next_hop_type != "bgw":
             return f"route table {table.route_table_id} has no route to {address} via a border gateway"
         bgw_id = rule.next_hop_id
-        if not any(self.emu.bgw.attachment_active(a, now) for a in self.emu.bgw.attachments_of_vpc(src.vpc_id) if a.bgw_id == bgw_id):
+        if not any(
+            self.emu.bgw.attachment_active(a, now)
+            for a in self.emu.bgw.attachments_of_vpc(src.vpc_id)
+            if a.bgw_id == bgw_id
+        ):
             return f"vpc {src.vpc_id} has no active attachment to border gateway {bgw_id}"
         route = _longest_match(
             [(r.bgw_route_destination, r) for r in self.emu.bgw.effective_routes(bgw_id, now)], address
@@ -212,7 +214,9 @@ class SimulatedDataPlane(DataPlane):
         if connection is None or connection.region_id != dst.region_id:
             return False
         routes = self.emu.bgw.effective_routes(connection.bgw_id, now)
-        route = _longest_match([(r.bgw_route_destination, r) for r in routes], ipaddress.IPv4Address(dst.private_ip_address))
+        route = _longest_match(
+            [(r.bgw_route_destination, r) for r in routes], ipaddress.IPv4Address(dst.private_ip_address)
+        )
         if route is None or route.bgw_route_next_hop_type != "vpcAttachment":
             return False
         attachment = self.emu.state.vpc_attachments.get(route.bgw_route_nexthop)

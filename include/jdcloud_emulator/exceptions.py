@@ -64,6 +64,11 @@ class InternalError(JdcloudApiError):
     status = "INTERNAL"
 
 
+class SourceUnavailable(JdcloudApiError):
+    http_code = 502
+    status = "SOURCE_UNAVAILABLE"
+
+
 class Unavailable(JdcloudApiError):
     http_code = 503
     status = "UNAVAILABLE"

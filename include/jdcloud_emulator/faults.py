@@ -80,11 +80,15 @@ class Faults:
         window.append(now)
         return True
 
+    def forget_calls(self) -> None:
+        """Empty the rate limiter's windows: a reset forgets past calls, as it forgets the request log."""
+        self._windows.clear()
+
     def injected_error_code(self, operation: str) -> int | None:
         c = self.config
-        if c.error_rate and (not c.error_operations or operation in c.error_operations):
-            if self._rng.random() < c.error_rate:
-                return c.error_http_code
+        targeted = not c.error_operations or operation in c.error_operations
+        if c.error_rate and targeted and self._rng.random() < c.error_rate:
+            return c.error_http_code
         return None
 
     def added_latency_s(self, operation: str) -> float:

@@ -9,7 +9,6 @@ import re
 from dataclasses import dataclass
 
 from airflow_provider_jdcloud.api_paths import OPERATIONS, ApiOperation
-
 from include.jdcloud_emulator import responses
 from include.jdcloud_emulator.responses import Handler
 

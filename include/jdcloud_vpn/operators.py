@@ -38,6 +38,8 @@ class ConnectivityTestOperator(JDCloudRunCommandOperator):
         self.probes = probes
 
     def _prepare(self) -> InterconnectConf:
+        if self.conf is None or not self.probes:
+            raise AirflowFailException("the conf or the probe VMs are missing: an earlier step did not succeed")
         model = InterconnectConf.model_validate(self.conf)
         source, target = naming.direction_sides(self.direction)
         by_side = {p["side"]: p for p in self.probes}

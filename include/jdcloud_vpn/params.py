@@ -74,8 +74,6 @@ def interconnect_params(defaults: Mapping[str, Any] | None = None) -> dict[str, 
         description = schema.pop("description")
         if field in SECTIONS:
             schema["section"] = SECTIONS[field]
-        if field == "bgp_enabled":
-            schema["const"] = False  # the model rejects True; const also hides it in the form
         if default is _NOTSET:
             params[field] = Param(description=description, **schema)
         else:

@@ -10,6 +10,7 @@ from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 from include.jdcloud_vpn.report import build_report, write_report
 
 ATTEMPT_KEY = "attempt"
+SENSOR_SUFFIXES = ("wait_tunnels_up", "wait_routes_propagated", "wait_probe_vms_running")
 RESOURCE_KEYS = (
     "bgw_id",
     "vpc_attachment_id",
@@ -62,9 +63,10 @@ def resources_and_drift(ti: Any, steps: list[dict[str, Any]]) -> tuple[dict[str,
             for key in RESOURCE_KEYS:
                 if key in item:
                     side[key] = item[key]
-            if "vpn_tunnel_id" in item:
-                side.setdefault("vpn_tunnel_ids", []).append(item["vpn_tunnel_id"])
-            drift.extend({**d, "task_id": step["task_id"]} for d in item.get("drift") or [])
+            if "vpn_tunnel_id" in item and item["vpn_tunnel_id"] not in side.setdefault("vpn_tunnel_ids", []):
+                side["vpn_tunnel_ids"].append(item["vpn_tunnel_id"])  # sensors echo the tunnels they waited for
+            if not step["task_id"].endswith(SENSOR_SUFFIXES):
+                drift.extend({**d, "task_id": step["task_id"]} for d in item.get("drift") or [])
     for side in resources.values():
         side.get("vpn_tunnel_ids", []).sort()
     return resources, drift

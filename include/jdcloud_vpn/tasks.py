@@ -20,8 +20,8 @@ from airflow_provider_jdcloud.sensors.jdcloud import (
 )
 from include.jdcloud_vpn import steps
 from include.jdcloud_vpn.conf import ConfError, InterconnectConf
-from include.jdcloud_vpn.params import conf_from_params
 from include.jdcloud_vpn.operators import ConnectivityTestOperator
+from include.jdcloud_vpn.params import conf_from_params
 from include.jdcloud_vpn.psk import resolve_psk
 from include.jdcloud_vpn.runinfo import collect_run
 
@@ -73,8 +73,15 @@ def _hook() -> JDCloudHook:
     return JDCloudHook(JDCLOUD_CONN_ID)
 
 
-def _conf(raw: dict[str, Any]) -> InterconnectConf:
-    return InterconnectConf.model_validate(raw)
+def _conf(raw: dict[str, Any] | None) -> InterconnectConf:
+    return InterconnectConf.model_validate(_need(raw, "the validated conf"))
+
+
+def _need(value: Any, what: str) -> Any:
+    """An upstream result, or a final failure: a task that runs after failures (all_done) needs its inputs."""
+    if value is None:
+        raise AirflowFailException(f"{what} is missing: the step that produces it did not succeed")
+    return value
 
 
 # --------------------------------------------------------------------- conf and key
@@ -210,6 +217,8 @@ def vpn_tunnels(conf: Any, connections: dict[str, Any], psk: Any) -> JDCloudVpnT
 
 def _static_route(conf: dict[str, Any], side: str, gateways: dict, connection: dict) -> dict[str, Any]:
     model = _conf(conf)
+    gateways = _need(gateways, f"the {side} border gateway")
+    connection = _need(connection, f"the {side} VPN connection")
     route = steps.ensure_static_route(_hook(), model, side, gateways["bgw_id"], connection["vpn_connection_id"])
     route["route_table_targets"] = steps.route_table_targets(_hook(), model, side, gateways["bgw_id"])
     return route

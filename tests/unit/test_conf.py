@@ -269,9 +269,7 @@ def test_conf_error_is_a_value_error_without_chained_input(raw):
     assert exc_info.value.__cause__ is None
 
 
-@pytest.mark.parametrize(
-    "path", ["tunnel.psk", "psk", "pre_shared_key", "ping.pre-shared-key", "home.probe.psk"]
-)
+@pytest.mark.parametrize("path", ["tunnel.psk", "psk", "pre_shared_key", "ping.pre-shared-key", "home.probe.psk"])
 def test_psk_in_conf_is_never_echoed(raw, path):
     _set(raw, path, SECRET)
 

@@ -60,5 +60,6 @@ class Emulator:
 
     def reset(self) -> None:
         self.state = EmulatorState()
+        self.faults.forget_calls()
         if self.store:
             self.store.save(self.state)

@@ -165,9 +165,20 @@ class AssistantBackend:
         if now < result.start_at:
             return data | {"status": "pending", "exitCode": "", "output": "", "errorInfo": ""}
         if not result.agent_online:
-            return data | {"status": "failed", "exitCode": "", "output": "", "errorInfo": "cloud assistant agent is offline"}
+            return data | {
+                "status": "failed",
+                "exitCode": "",
+                "output": "",
+                "errorInfo": "cloud assistant agent is offline",
+            }
         if now < result.end_at:
-            return data | {"status": "running", "exitCode": "", "output": "", "errorInfo": "", "startTime": self.emu.iso(result.start_at)}
+            return data | {
+                "status": "running",
+                "exitCode": "",
+                "output": "",
+                "errorInfo": "",
+                "startTime": self.emu.iso(result.start_at),
+            }
         return data | {
             "status": "finish" if result.exit_code == 0 else "failed",
             "exitCode": str(result.exit_code),

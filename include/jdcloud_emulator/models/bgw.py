@@ -480,17 +480,22 @@ class BgwBackend:
         cloud_ip = require(params, "cloudPublicIp")
         customer_ip = require(params, "customerIp")
         if cloud_ip not in connection.cloud_public_ip:
-            raise InvalidArgument(f"cloudPublicIp {cloud_ip} is not a cloud IP of VPN connection {connection.vpn_connection_id}")
+            raise InvalidArgument(
+                f"cloudPublicIp {cloud_ip} is not a cloud IP of VPN connection {connection.vpn_connection_id}"
+            )
         if customer_ip not in cgw.customer_ips:
-            raise InvalidArgument(f"customerIp {customer_ip} is not an IP of customer gateway {cgw.customer_gateway_id}")
+            raise InvalidArgument(
+                f"customerIp {customer_ip} is not an IP of customer gateway {cgw.customer_gateway_id}"
+            )
         settings = self._tunnel_settings(params, creating=True)
         tunnel_ips = self._tunnel_inner_ips(connection.bgw_id, params)
         existing = self.tunnels_of_connection(connection.vpn_connection_id)
-        if any(t.cloud_public_ip == cloud_ip and t.customer_ip == customer_ip for t in existing):
-            raise AlreadyExists(f"a VPN tunnel between {cloud_ip} and {customer_ip} already exists")
+        # The quota goes first: once every (cloud IP, CGW IP) pair has a tunnel, any new pair is a duplicate.
         limit = len(connection.cloud_public_ip) * len(cgw.customer_ips)
         if len(existing) >= limit:
             raise QuotaExceeded(f"quota exceeded: at most {limit} tunnels (cloud IPs x customer gateway IPs)")
+        if any(t.cloud_public_ip == cloud_ip and t.customer_ip == customer_ip for t in existing):
+            raise AlreadyExists(f"a VPN tunnel between {cloud_ip} and {customer_ip} already exists")
         now = self.emu.now_iso()
         tunnel = VpnTunnel(
             region_id=region,
@@ -522,8 +527,10 @@ class BgwBackend:
             )
         for connection in self.connections_of_bgw(bgw_id):
             for other in self.tunnels_of_connection(connection.vpn_connection_id):
-                if other.vpn_tunnel_id != exclude and other.tunnel_ip and network.overlaps(
-                    ipaddress.IPv4Network(other.tunnel_ip)
+                if (
+                    other.vpn_tunnel_id != exclude
+                    and other.tunnel_ip
+                    and network.overlaps(ipaddress.IPv4Network(other.tunnel_ip))
                 ):
                     raise InvalidArgument(f"tunnelIp {network} clashes with tunnel {other.vpn_tunnel_id}")
         hosts = [str(h) for h in network.hosts()]

@@ -71,9 +71,7 @@ def require(params: dict, name: str) -> Any:
 
 def check_name(field: str, value: Any) -> str:
     if not isinstance(value, str) or not NAME_RE.match(value):
-        raise InvalidArgument(
-            f"{field} must be 1-32 characters of Chinese, letters, digits, '_' or '-'"
-        )
+        raise InvalidArgument(f"{field} must be 1-32 characters of Chinese, letters, digits, '_' or '-'")
     return value
 
 
@@ -139,9 +137,7 @@ def parse_filters(raw: Any) -> dict[str, list[str]]:
     return result
 
 
-def apply_filters(
-    items: Iterable[T], filters: dict[str, list[str]], getters: dict[str, Callable[[T], Any]]
-) -> list[T]:
+def apply_filters(items: Iterable[T], filters: dict[str, list[str]], getters: dict[str, Callable[[T], Any]]) -> list[T]:
     """Keep items matching every filter; an unknown filter name is an error, like the real API."""
     for name in filters:
         if name not in getters:

@@ -51,9 +51,7 @@ class RouteTable(Resource):
 
 
 class Instance(Resource):
-    internal_fields: ClassVar[frozenset[str]] = frozenset(
-        {"region_id", "client_token", "ready_at", "deleting_at"}
-    )
+    internal_fields: ClassVar[frozenset[str]] = frozenset({"region_id", "client_token", "ready_at", "deleting_at"})
     instance_id: str
     instance_name: str
     hostname: str

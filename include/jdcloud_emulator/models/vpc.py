@@ -19,7 +19,6 @@ from include.jdcloud_emulator.models.core import (
     check_enum,
     check_int_range,
     check_name,
-    iso,
     require,
 )
 from include.jdcloud_emulator.models.state import RouteTable, RouteTableRule, Subnet, Vpc
@@ -217,7 +216,9 @@ class VpcBackend:
         del data["rules"]
         data["routeTableRules"] = [r.to_json() for r in self.effective_rules(table, now)]
         data["routePropagations"] = self.route_propagations(table)
-        data["subnetIds"] = [s.subnet_id for s in self.state.subnets.values() if s.route_table_id == table.route_table_id]
+        data["subnetIds"] = [
+            s.subnet_id for s in self.state.subnets.values() if s.route_table_id == table.route_table_id
+        ]
         return data
 
     def describe_route_tables(self, region: str, filters: dict) -> list[dict]:

