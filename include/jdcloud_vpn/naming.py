@@ -22,7 +22,7 @@ gateway. With the longest interconnect name (20 characters) every name is at mos
 from __future__ import annotations
 
 import re
-from typing import Literal, get_args
+from typing import Literal, Protocol, get_args
 
 from include.jdcloud_vpn.conf import SIDES, InterconnectConf, Region, Side
 
@@ -30,6 +30,14 @@ Direction = Literal["home_to_peer", "peer_to_home"]
 DIRECTIONS: tuple[Direction, ...] = get_args(Direction)
 
 PREFIX = "ic"
+
+
+class Named(Protocol):
+    """Anything naming an interconnect: the full conf, or just its name and regions (teardown)."""
+
+    name: str
+
+
 JD_NAME_MAX_LENGTH = 32
 _JD_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _DIRECTION_TAGS: dict[str, str] = {"home_to_peer": "h2p", "peer_to_home": "p2h"}
@@ -45,37 +53,37 @@ def _check_side(side: str) -> None:
         raise ValueError(f"Invalid side: {side!r}, expected one of {SIDES}")
 
 
-def _name(conf: InterconnectConf, side: str, kind: str) -> str:
+def _name(conf: Named, side: str, kind: str) -> str:
     _check_side(side)
     return f"{PREFIX}-{conf.name}-{side}-{kind}"
 
 
-def bgw_name(conf: InterconnectConf, side: Side) -> str:
+def bgw_name(conf: Named, side: Side) -> str:
     """Return the name of the border gateway in ``side``'s region."""
     return _name(conf, side, "bgw")
 
 
-def vpc_attachment_name(conf: InterconnectConf, side: Side) -> str:
+def vpc_attachment_name(conf: Named, side: Side) -> str:
     """Return the name of the VPC attachment of ``side``'s VPC to its border gateway."""
     return _name(conf, side, "att")
 
 
-def customer_gateway_name(conf: InterconnectConf, side: Side) -> str:
+def customer_gateway_name(conf: Named, side: Side) -> str:
     """Return the name of the customer gateway in ``side``'s region (it represents the other side)."""
     return _name(conf, side, "cgw")
 
 
-def vpn_connection_name(conf: InterconnectConf, side: Side) -> str:
+def vpn_connection_name(conf: Named, side: Side) -> str:
     """Return the name of the VPN connection in ``side``'s region."""
     return _name(conf, side, "vpn")
 
 
-def probe_vm_name(conf: InterconnectConf, side: Side) -> str:
+def probe_vm_name(conf: Named, side: Side) -> str:
     """Return the name of the probe VM created in ``side``'s VPC."""
     return _name(conf, side, "vm")
 
 
-def command_name(conf: InterconnectConf, direction: Direction) -> str:
+def command_name(conf: Named, direction: Direction) -> str:
     """Return the name of the cloud-assistant ping command for ``direction`` (source side to target)."""
     if direction not in _DIRECTION_TAGS:
         raise ValueError(f"Invalid direction: {direction!r}, expected one of {DIRECTIONS}")
@@ -102,13 +110,13 @@ def side_regions(conf: InterconnectConf) -> dict[Side, Region]:
     return {"home": conf.home.region, "peer": conf.peer.region}
 
 
-def resource_description(conf: InterconnectConf, side: Side) -> str:
+def resource_description(conf: Named, side: Side) -> str:
     """Return the description set on every resource of ``side`` (routes included, which have no name)."""
     _check_side(side)
     return f"Managed by Airflow jdcloud_vpn, interconnect {conf.name}, {side} side"
 
 
-def resource_names(conf: InterconnectConf) -> frozenset[str]:
+def resource_names(conf: Named) -> frozenset[str]:
     """Return every name this interconnect may give a resource, both sides and both ping commands."""
     per_side = (bgw_name, vpc_attachment_name, customer_gateway_name, vpn_connection_name, probe_vm_name)
     names = {make(conf, side) for make in per_side for side in SIDES}
@@ -116,7 +124,7 @@ def resource_names(conf: InterconnectConf) -> frozenset[str]:
     return frozenset(names)
 
 
-def owned_by(name: str, conf: InterconnectConf) -> bool:
+def owned_by(name: str, conf: Named) -> bool:
     """Return whether resource ``name`` belongs to this interconnect.
 
     Exact match against :func:`resource_names`, never a prefix match, so interconnect ``prod`` does not

@@ -17,6 +17,13 @@ JDCLOUD_RETRY_POLICY = ExceptionRetryPolicy(
         ),
         # 4xx: bad input, auth, quota, a failed precondition; a retry would send the same request again.
         RetryRule(exception=f"{_EXC}.JDCloudApiError", action=RetryAction.FAIL),
-        RetryRule(exception="include.jdcloud_vpn.conf.ConfError", action=RetryAction.FAIL),
+        RetryRule(
+            exception=[
+                "include.jdcloud_vpn.conf.ConfError",
+                "include.jdcloud_vpn.psk.PskError",
+                "include.jdcloud_vpn.steps.StepConflict",
+            ],
+            action=RetryAction.FAIL,
+        ),
     ]
 )

@@ -24,7 +24,7 @@ def build_report(
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Assemble the report; ``status`` is ``success`` only when every step succeeded and both pings passed."""
-    failed_steps = [s["task_id"] for s in steps if s["status"] not in ("success", "skipped")]
+    failed_steps = sorted({s["task_id"] for s in steps if s["status"] not in ("success", "skipped")})
     pings_ok = all((connectivity.get(d) or {}).get("ok") for d in DIRECTIONS) if connectivity else True
     return {
         "kind": kind,
@@ -102,11 +102,11 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_report(report: dict[str, Any], directory: str, stem: str) -> tuple[Path, Path]:
-    """Write ``<stem>.json`` and ``<stem>.md`` under ``directory``; return both paths."""
+def write_report(report: dict[str, Any], directory: str, stem: str, markdown: str | None = None) -> tuple[Path, Path]:
+    """Write ``<stem>.json`` and ``<stem>.md`` (``markdown``, or the interconnect rendering) under ``directory``."""
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
     json_path, md_path = target / f"{stem}.json", target / f"{stem}.md"
     json_path.write_text(json.dumps(report, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    md_path.write_text(render_markdown(report), encoding="utf-8")
+    md_path.write_text(markdown if markdown is not None else render_markdown(report), encoding="utf-8")
     return json_path, md_path

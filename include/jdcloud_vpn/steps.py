@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 TUNNEL_INDEXES = (1, 2)
 
 
+class StepConflict(RuntimeError):
+    """An existing resource blocks the step in a way a retry cannot fix (the message says what to do)."""
+
+
 def _drift(resource: str, field: str, expected: Any, actual: Any) -> dict[str, Any]:
     log.warning("Drift on %s: %s is %r, the conf wants %r", resource, field, actual, expected)
     return {"resource": resource, "field": field, "expected": expected, "actual": actual}
@@ -134,14 +138,14 @@ def ensure_vpn_connection(
         connection = hook.describe_vpn_connection(connection_id, region=region)
     else:
         if connection.bgw_id != bgw_id or connection.cgw_id != cgw_id:
-            raise RuntimeError(
+            raise StepConflict(
                 f"VPN connection {name} ({connection.vpn_connection_id}) joins bgw {connection.bgw_id} and cgw "
                 f"{connection.cgw_id}, not {bgw_id} and {cgw_id}: delete it or rename the interconnect"
             )
         if connection.bgp_enabled:
             drift.append(_drift(f"vpnConnection {connection.vpn_connection_id}", "bgpEnabled", False, True))
     if len(connection.cloud_public_ip) != 2:
-        raise RuntimeError(
+        raise StepConflict(
             f"VPN connection {connection.vpn_connection_id} has {connection.cloud_public_ip} as cloud IPs"
         )
     log.info(
@@ -176,7 +180,7 @@ def point_customer_gateway(
         try:
             hook.modify_customer_gateway(cgw_id, customer_ips=list(remote_cloud_ips), region=region)
         except FailedPrecondition as error:
-            raise RuntimeError(
+            raise StepConflict(
                 f"customer gateway {cgw_id} lists {cgw.customer_ips} but the other side's VPN connection has "
                 f"{remote_cloud_ips}, and JD Cloud refuses the change while tunnels use it: run the teardown "
                 f"DAG for {conf.name} and build again"
@@ -315,7 +319,7 @@ def ensure_probe_vm(hook: JDCloudHook, conf: InterconnectConf, side: Side, run_i
     if not isinstance(site.probe, CreateProbe):
         instance = hook.describe_instance(site.probe.instance_id, region=site.region)
         if instance.vpc_id != site.vpc_id:
-            raise RuntimeError(f"probe {instance.instance_id} is in {instance.vpc_id}, not in {site.vpc_id}")
+            raise StepConflict(f"probe {instance.instance_id} is in {instance.vpc_id}, not in {site.vpc_id}")
         return _probe_result(side, site.region, instance.instance_id, instance.private_ip_address, False, False)
     name = naming.probe_vm_name(conf, side)
     live = [

@@ -1,0 +1,147 @@
+"""The teardown DAG end to end: build (or half-build), tear down, list what is left through the SDK."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from include.jdcloud_vpn.teardown import PHASES, Teardown, TeardownTarget
+from tests.dags.conftest import seeded_conf
+
+pytestmark = pytest.mark.timeout(400)
+
+
+def _run(dagbag, dag_id: str, conf: dict) -> tuple[bool, dict]:
+    from airflow.utils.state import DagRunState
+
+    dag_run = dagbag.dags[dag_id].test(run_conf=conf)
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances() if ti.map_index in (-1, 0)}
+    return dag_run.state == DagRunState.SUCCESS, states
+
+
+def _target(conf: dict) -> TeardownTarget:
+    return TeardownTarget(name=conf["name"], home_region=conf["home"]["region"], peer_region=conf["peer"]["region"])
+
+
+def _teardown_conf(conf: dict, **extra) -> dict:
+    return {
+        "name": conf["name"],
+        "home_region": conf["home"]["region"],
+        "peer_region": conf["peer"]["region"],
+        "report_dir": conf["report_dir"],
+        **extra,
+    }
+
+
+def _mutations(control, since: float) -> list[str]:
+    served = control.get("/requests", params={"since": since}).json()["requests"]
+    return [r["operation"] for r in served if not r["operation"].startswith("Describe")]
+
+
+def test_build_then_teardown_leaves_nothing(dagbag, hook, emulator_control, tmp_path):
+    conf = seeded_conf(hook, tmp_path, name="tdfull", ephemeral_probes=True)
+    assert _run(dagbag, "jdcloud_vpn_interconnect", conf)[0]
+    before = Teardown(hook, _target(conf)).plan()
+    assert {item["kind"] for item in before} >= {"bgw", "vpnTunnel", "vpnConnection", "bgwRoute", "command"}
+
+    ok, states = _run(dagbag, "jdcloud_vpn_teardown", _teardown_conf(conf))
+    assert ok, {k: v for k, v in states.items() if v != "success"}
+    assert Teardown(hook, _target(conf)).plan() == []
+    state = emulator_control.get("/state").json()
+    for kind in ("bgws", "vpcAttachments", "customerGateways", "vpnConnections", "vpnTunnels", "bgwRoutes"):
+        assert state[kind] == [], kind
+    # The seeded VPCs are not the interconnect's: they stay.
+    assert len(state["vpcs"]) == 2
+    report = json.loads(sorted(Path(conf["report_dir"]).glob("teardown-*.json"))[-1].read_text())
+    assert report["status"] == "success" and report["remaining"] == []
+    phases = [p["phase"] for p in report["plan"]]
+    assert phases == sorted(phases, key=PHASES.index), "the plan is not in the safe deletion order"
+    assert {p: len(items) for p, items in report["deleted"].items() if items} == {
+        p: phases.count(p) for p in set(phases)
+    }
+
+
+def _fill_bgw_quota(hook, region: str) -> None:
+    for i in range(5):
+        hook.create_bgw(f"someone-else-{i}", region=region)
+
+
+@pytest.mark.parametrize("failure", ["peer_bgw_quota", "bad_psk_at_tunnels", "tunnels_never_up"])
+def test_teardown_after_a_failed_build_leaves_nothing(dagbag, hook, emulator_control, tmp_path, failure):
+    name = {"peer_bgw_quota": "tdbgw", "bad_psk_at_tunnels": "tdpsk", "tunnels_never_up": "tdneg"}[failure]
+    waits = {k: {"timeout_s": 2, "poll_interval_s": 0.2} for k in ("tunnels_up", "routes_propagated", "ping")}
+    waits["probe_vm_running"] = {"timeout_s": 30, "poll_interval_s": 0.2}
+    conf = seeded_conf(hook, tmp_path, name=name, ephemeral_probes=True, timeouts=waits)
+    failed_step = {
+        "peer_bgw_quota": "peer_region.create_border_gateway",
+        "bad_psk_at_tunnels": "ensure_pre_shared_key",  # checked before any tunnel: the build stops at step 12
+        "tunnels_never_up": "vpn_tunnels.wait_tunnels_up",
+    }[failure]
+    if failure == "peer_bgw_quota":
+        _fill_bgw_quota(hook, conf["peer"]["region"])
+    elif failure == "bad_psk_at_tunnels":
+        from airflow.models.variable import Variable
+
+        Variable.set(conf["psk_secret"]["variable"], "0xnot-a-valid-key")
+    else:
+        emulator_control.patch("/faults", json={"stuck_transitions": [{"transition": "tunnel_negotiation"}]})
+
+    ok, states = _run(dagbag, "jdcloud_vpn_interconnect", conf)
+    assert not ok
+    assert states[failed_step] == "failed", states
+    assert Teardown(hook, _target(conf)).plan(), "the failed build left nothing to clean up"
+
+    ok, states = _run(dagbag, "jdcloud_vpn_teardown", _teardown_conf(conf))
+    assert ok, {k: v for k, v in states.items() if v != "success"}
+    assert Teardown(hook, _target(conf)).plan() == []
+    if failure == "peer_bgw_quota":  # the other tenant's gateways are untouched
+        names = {b["bgwName"] for b in emulator_control.get("/state").json()["bgws"]}
+        assert names == {f"someone-else-{i}" for i in range(5)}
+
+
+def test_teardown_of_one_interconnect_leaves_another_untouched(dagbag, hook, emulator_control, tmp_path):
+    first = seeded_conf(hook, tmp_path, name="prod")
+    # "prod2" shares the regions and even the name prefix: exact-name matching must keep it safe.
+    second = dict(first, name="prod2", psk_secret={"variable": "jdcloud_vpn_psk_prod2"})
+    assert _run(dagbag, "jdcloud_vpn_interconnect", first)[0]
+    assert _run(dagbag, "jdcloud_vpn_interconnect", second)[0]
+    second_before = Teardown(hook, _target(second)).plan()
+
+    assert _run(dagbag, "jdcloud_vpn_teardown", _teardown_conf(first))[0]
+    assert Teardown(hook, _target(first)).plan() == []
+    assert Teardown(hook, _target(second)).plan() == second_before
+    # And the survivor still works: a rerun adopts everything and both pings pass.
+    ok, states = _run(dagbag, "jdcloud_vpn_interconnect", second)
+    assert ok, {k: v for k, v in states.items() if v != "success"}
+
+
+def test_dry_run_lists_the_plan_and_deletes_nothing(dagbag, hook, emulator_control, tmp_path):
+    conf = seeded_conf(hook, tmp_path, name="tddry")
+    assert _run(dagbag, "jdcloud_vpn_interconnect", conf)[0]
+    before = Teardown(hook, _target(conf)).plan()
+    since = time.time()
+    ok, states = _run(dagbag, "jdcloud_vpn_teardown", _teardown_conf(conf, dry_run=True))
+    assert ok, states
+    assert states["teardown_interconnect.delete_vpn_tunnels"] == "skipped"
+    assert _mutations(emulator_control, since) == []
+    assert Teardown(hook, _target(conf)).plan() == before
+    report = json.loads(sorted(Path(conf["report_dir"]).glob("teardown-*.json"))[-1].read_text())
+    assert report["dry_run"] is True
+    assert [(p["kind"], p["id"]) for p in report["plan"]] == [(p["kind"], p["id"]) for p in before]
+    phases = [p["phase"] for p in report["plan"]]
+    assert phases.index("bgw_routes") < phases.index("vpn_tunnels") < phases.index("bgws")
+
+
+def test_teardown_accepts_the_build_conf_and_rejects_bad_requests(dagbag, hook, emulator_control, tmp_path):
+    conf = seeded_conf(hook, tmp_path, name="tdconf")
+    since = time.time()
+    ok, states = _run(dagbag, "jdcloud_vpn_teardown", {**conf, "dry_run": True})
+    assert ok, states
+    ok, states = _run(
+        dagbag, "jdcloud_vpn_teardown", {"name": "tdconf", "home_region": "cn-north-1", "peer_region": "cn-north-1"}
+    )
+    assert not ok and states["read_teardown_request"] == "failed"
+    assert _mutations(emulator_control, since) == []
