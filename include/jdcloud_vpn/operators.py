@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -61,7 +62,7 @@ class ConnectivityTestOperator(JDCloudRunCommandOperator):
             self.log.error("%s", error)
             result = {"output": "", "exit_code": None}
         stats = parse_ping(result["output"], max_loss_pct=model.ping.max_loss_pct, exit_code=result["exit_code"])
-        context["ti"].xcom_push(key="connectivity", value=stats.model_dump())
+        context["ti"].xcom_push(key="connectivity", value={**stats.model_dump(), "finished_at": time.time()})
         self.log.info(
             "%s: %s sent, %s received, %s%% loss, rtt avg %s ms",
             self.direction,

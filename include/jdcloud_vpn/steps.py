@@ -307,13 +307,13 @@ def route_table_targets(hook: JDCloudHook, conf: InterconnectConf, side: Side, b
 # --------------------------------------------------------------------- test step: probe VMs
 
 
-def probe_client_token(conf: InterconnectConf, side: Side, run_id: str) -> str:
-    """A clientToken per DAG run: a retried create is deduplicated by the API, a new run is not."""
-    digest = hashlib.sha256(f"{naming.probe_vm_name(conf, side)}|{run_id}".encode()).hexdigest()
+def probe_client_token(conf: InterconnectConf, side: Side, attempt_scope: str) -> str:
+    """A clientToken per ``attempt_scope`` (run and task): a retried create is deduplicated by the API."""
+    digest = hashlib.sha256(f"{naming.probe_vm_name(conf, side)}|{attempt_scope}".encode()).hexdigest()
     return digest[:32]
 
 
-def ensure_probe_vm(hook: JDCloudHook, conf: InterconnectConf, side: Side, run_id: str) -> dict[str, Any]:
+def ensure_probe_vm(hook: JDCloudHook, conf: InterconnectConf, side: Side, attempt_scope: str) -> dict[str, Any]:
     """Test step a/b: the VM that pings from this side; an existing one, or an ephemeral one created here."""
     site = conf.site(side)
     if not isinstance(site.probe, CreateProbe):
@@ -336,7 +336,9 @@ def ensure_probe_vm(hook: JDCloudHook, conf: InterconnectConf, side: Side, run_i
             "description": _description(conf),
             "primaryNetworkInterface": {"networkInterface": {"subnetId": site.probe.create_in_subnet}},
         }
-        ids = hook.create_instances(spec, client_token=probe_client_token(conf, side, run_id), region=site.region)
+        ids = hook.create_instances(
+            spec, client_token=probe_client_token(conf, side, attempt_scope), region=site.region
+        )
         instance = hook.describe_instance(ids[0], region=site.region)
     log.info(
         "%s probe VM %s (%s) at %s",

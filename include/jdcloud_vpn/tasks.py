@@ -258,8 +258,9 @@ def static_routing(conf: Any, home: dict, peer: dict, connections: dict, after: 
 
 @task(doc_md=TUTORIAL["probe"])
 def create_probe_vm(conf: dict[str, Any], side: str) -> dict[str, Any]:
-    context = get_current_context()
-    return steps.ensure_probe_vm(_hook(), _conf(conf), side, context["run_id"])
+    ti = get_current_context()["ti"]
+    # One clientToken per run and task: a retry is deduplicated, a drill's rebuild (another task) is not.
+    return steps.ensure_probe_vm(_hook(), _conf(conf), side, f"{ti.run_id}|{ti.task_id}")
 
 
 @task(retries=2)

@@ -5,19 +5,40 @@ from __future__ import annotations
 import pytest
 
 INTERCONNECT = "jdcloud_vpn_interconnect"
+ALL_DAGS = [INTERCONNECT, "jdcloud_vpn_teardown", "jdcloud_vpn_dr_drill"]
 
 
 def test_no_import_errors(dagbag):
     assert dagbag.import_errors == {}, dagbag.import_errors
 
 
-@pytest.mark.parametrize("dag_id", [INTERCONNECT])
+def test_all_dags_are_loaded(dagbag):
+    assert sorted(dagbag.dags) == sorted(ALL_DAGS)
+
+
+@pytest.mark.parametrize("dag_id", ALL_DAGS)
 def test_dag_has_tags_retries_and_doc(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
     assert dag.tags, f"{dag_id} has no tags"
     assert dag.doc_md, f"{dag_id} has no doc_md"
     retries = dag.default_args.get("retries")
     assert retries is not None and retries >= 2, f"{dag_id} retries={retries!r}"
+    assert dag.max_active_runs == 1 and not dag.catchup, dag_id
+
+
+def test_drill_is_scheduled_and_reuses_the_interconnect_and_teardown_tasks(dagbag):
+    drill, build = dagbag.dags["jdcloud_vpn_dr_drill"], dagbag.dags[INTERCONNECT]
+    assert drill.timetable.summary == "0 3 * * 6"
+    rebuilt = {t.task_id for t in build.tasks} - {"validate_conf", "write_report", "delete_probe_vms"}
+    assert rebuilt <= {t.task_id for t in drill.tasks}, rebuilt - {t.task_id for t in drill.tasks}
+    # Same operator classes and callables, not copies.
+    for task_id in ("vpn_tunnels.create_vpn_tunnel_home", "connectivity_test.ping_home_to_peer"):
+        assert type(drill.get_task(task_id)) is type(build.get_task(task_id))
+    teardown = dagbag.dags["jdcloud_vpn_teardown"]
+    phases = [t.task_id for t in teardown.topological_sort() if ".delete_" in t.task_id]
+    assert phases == [
+        t.task_id for t in drill.topological_sort() if t.task_id.startswith("teardown_interconnect.delete_")
+    ]
 
 
 def _position(order: list[str], suffix: str) -> int:

@@ -1,0 +1,103 @@
+"""
+### Scheduled DR drill: tear the interconnect down, rebuild it, prove connectivity, measure the RTO
+
+Runs on the cron in Variable `jdcloud_vpn_drill_cron` (default Saturday 03:00 Asia/Shanghai) against the
+conf in Variable `jdcloud_vpn_drill_conf`, or on demand with an `interconnect` conf.
+
+1. **Baseline**: probe VMs and a ping both ways on the interconnect as it is (a failure is recorded; the
+   drill goes on, since a rebuild is also a repair).
+2. **Gate**: with `require_approval`, a person approves the destruction in the UI first.
+3. **Teardown**: the teardown DAG's task group (safe order, verify nothing is left).
+4. **Rebuild**: the interconnect DAG's task groups (the same tasks, not a copy).
+5. **Verify**: ping both ways. RTO = teardown finished -> both pings pass.
+
+The report (JSON + Markdown with the last drills' RTO table and chart) is appended to the drill history;
+a failed drill alerts through the configured notifier and says where it stopped.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import Variable, dag
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from include.jdcloud_vpn import drill_tasks, tasks, teardown_tasks
+from include.jdcloud_vpn.policies import JDCLOUD_RETRY_POLICY
+from include.jdcloud_vpn.runinfo import record_attempt
+
+
+@dag(
+    schedule=CronTriggerTimetable(
+        Variable.get(drill_tasks.DRILL_CRON_VARIABLE, default=drill_tasks.DEFAULT_DRILL_CRON),
+        timezone="Asia/Shanghai",
+    ),
+    catchup=False,
+    max_active_runs=1,
+    params=drill_tasks.drill_params(),
+    doc_md=__doc__,
+    tags=["jdcloud", "vpn", "dr-drill"],
+    default_args={
+        "owner": "sre",
+        "retries": 3,
+        "retry_delay": timedelta(seconds=10),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=2),
+        "retry_policy": JDCLOUD_RETRY_POLICY,
+        "on_execute_callback": record_attempt,
+    },
+)
+def jdcloud_vpn_dr_drill() -> None:
+    conf = drill_tasks.validate_drill_conf()
+    started = drill_tasks.milestone.override(task_id="milestone_drill_started")("drill_started")
+    conf >> started
+
+    # 1. Baseline connectivity of the interconnect as it is.
+    baseline_probes = tasks.probe_vms.override(group_id="baseline_probe_vms")(conf)
+    started >> [baseline_probes["home"], baseline_probes["peer"]]
+    baseline = tasks.connectivity_test.override(group_id="baseline_connectivity")(conf, baseline_probes, after=[])
+    baseline_done = drill_tasks.milestone.override(task_id="milestone_baseline_done", trigger_rule="all_done")(
+        "baseline_done"
+    )
+    baseline >> baseline_done
+
+    # 2. Gate the destructive phase (approval only when asked for).
+    gate = drill_tasks.gate_destruction()
+    baseline_done >> gate
+    approved = [drill_tasks.approval_gate(), EmptyOperator(task_id="no_approval_needed")]
+    gate >> approved
+    teardown_started = drill_tasks.milestone.override(
+        task_id="milestone_teardown_started", trigger_rule="none_failed_min_one_success"
+    )("teardown_started")
+    approved >> teardown_started
+
+    # 3. Teardown, reusing the teardown DAG's task group.
+    request = teardown_tasks.teardown_request_from_conf(conf)
+    teardown_started >> request
+    teardown = teardown_tasks.teardown_interconnect(request)
+    teardown_finished = drill_tasks.milestone.override(task_id="milestone_teardown_finished")("teardown_finished")
+    teardown["verified"] >> teardown_finished
+
+    # 4. Rebuild, reusing the interconnect DAG's task groups (tutorial steps 1-13 and routing).
+    psk = tasks.ensure_pre_shared_key(conf)
+    home = tasks.site_gateways.override(group_id="home_region")(conf, "home")
+    peer = tasks.site_gateways.override(group_id="peer_region")(conf, "peer")
+    teardown_finished >> [psk, home["bgw"], home["cgw"], peer["bgw"], peer["cgw"]]
+    connections = tasks.vpn_connections(conf, home, peer)
+    tunnels_up = tasks.vpn_tunnels(conf, connections, psk)
+    routes_learned = tasks.static_routing(conf, home, peer, connections, after=tunnels_up)
+    probes = tasks.probe_vms(conf)
+    teardown_finished >> [probes["home"], probes["peer"]]
+    rebuild_finished = drill_tasks.milestone.override(task_id="milestone_rebuild_finished")("rebuild_finished")
+    [routes_learned, probes["running"]] >> rebuild_finished
+
+    # 5. Verify: ping both ways; the RTO ends when both pass.
+    pings = tasks.connectivity_test(conf, probes, after=[rebuild_finished])
+    report = drill_tasks.write_drill_report(conf)
+    pings >> report
+    cleanup = tasks.delete_probe_vms(conf).as_teardown(setups=[probes["home"].operator, probes["peer"].operator])
+    report >> cleanup
+
+
+jdcloud_vpn_dr_drill()

@@ -1,0 +1,165 @@
+"""DR-drill tasks: conf source, milestones, the approval gate and the drill report (with alerting)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.sdk import Param, Variable, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from include.jdcloud_vpn.conf import ConfError, validate_conf
+from include.jdcloud_vpn.drill import (
+    append_history,
+    history_entry,
+    phase_durations,
+    recovery_time,
+    render_drill_markdown,
+    render_rto_svg,
+)
+from include.jdcloud_vpn.notifiers import drill_notifiers
+from include.jdcloud_vpn.report import write_report
+from include.jdcloud_vpn.runinfo import step_records
+from include.jdcloud_vpn.tasks import VALIDATE_TASK_ID
+
+DRILL_CONF_VARIABLE = "jdcloud_vpn_drill_conf"
+DRILL_CRON_VARIABLE = "jdcloud_vpn_drill_cron"
+DEFAULT_DRILL_CRON = "0 3 * * 6"  # Saturday 03:00 (Asia/Shanghai): low traffic, people around on Monday
+MILESTONES = (
+    "drill_started",
+    "baseline_done",
+    "teardown_started",
+    "teardown_finished",
+    "rebuild_finished",
+)
+
+
+def drill_params() -> dict[str, Param]:
+    return {
+        "interconnect": Param(
+            None,
+            type=["null", "object"],
+            description=f"The interconnect conf to drill; empty: the JSON in Variable {DRILL_CONF_VARIABLE}.",
+        ),
+        "require_approval": Param(
+            False,
+            type="boolean",
+            description="Wait for a person to approve in the UI before the destructive teardown (production).",
+        ),
+        "history_file": Param(
+            None,
+            type=["null", "string"],
+            description="JSON-lines drill history; empty: <report_dir>/drill-history.jsonl",
+        ),
+    }
+
+
+@task(task_id=VALIDATE_TASK_ID, retries=0)
+def validate_drill_conf(params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Read the interconnect conf (the ``interconnect`` param, else the Variable) and validate it whole."""
+    raw = (params or {}).get("interconnect")
+    if raw is None:
+        stored = Variable.get(DRILL_CONF_VARIABLE, default=None)
+        if stored is None:
+            raise AirflowFailException(
+                f"no interconnect to drill: pass the 'interconnect' param or set Variable {DRILL_CONF_VARIABLE}"
+            )
+        raw = json.loads(stored)
+    try:
+        return validate_conf(raw).model_dump(mode="json")
+    except ConfError as error:
+        raise AirflowFailException(f"invalid interconnect conf:\n{error}") from None
+
+
+@task(retries=0)
+def milestone(name: str) -> float:
+    """Record when the drill reached ``name`` (epoch seconds)."""
+    return time.time()
+
+
+@task.branch(retries=0)
+def gate_destruction(params: dict[str, Any] | None = None) -> str:
+    """Ask for approval before the teardown when ``require_approval``; go straight on otherwise."""
+    return "approve_teardown" if (params or {}).get("require_approval") else "no_approval_needed"
+
+
+def approval_gate() -> ApprovalOperator:
+    return ApprovalOperator(
+        task_id="approve_teardown",
+        subject="DR drill: tear the interconnect down and rebuild it?",
+        body="The drill deletes every VPN resource of the interconnect, then rebuilds it and measures the RTO.",
+        retries=0,
+    )
+
+
+def _milestones(ti: Any, steps: list[dict[str, Any]]) -> dict[str, float | None]:
+    found: dict[str, float | None] = dict.fromkeys(MILESTONES)
+    for step in steps:
+        name = step["task_id"].rpartition(".")[2].removeprefix("milestone_")
+        if name in found and step["status"] == "success":
+            found[name] = ti.xcom_pull(task_ids=step["task_id"])
+    return found
+
+
+def _pings(ti: Any, steps: list[dict[str, Any]], group: str) -> dict[str, dict[str, Any] | None]:
+    stats: dict[str, dict[str, Any] | None] = {"home_to_peer": None, "peer_to_home": None}
+    for direction in stats:
+        task_id = f"{group}.ping_{direction}"
+        if any(s["task_id"] == task_id for s in steps):
+            stats[direction] = ti.xcom_pull(task_ids=task_id, key="connectivity")
+    return stats
+
+
+def _first_failure(context: Any, steps: list[dict[str, Any]]) -> str | None:
+    failed = {s["task_id"] for s in steps if s["status"] == "failed" and not s["task_id"].startswith("baseline")}
+    order = [t.task_id for t in context["dag"].topological_sort()]
+    return next((task_id for task_id in order if task_id in failed), None)
+
+
+@task(trigger_rule="all_done", retries=0)
+def write_drill_report(conf: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write the drill report and history (with the RTO chart); alert through the notifiers on failure."""
+    context = get_current_context()
+    ti = context["ti"]
+    steps = step_records(ti)
+    marks = _milestones(ti, steps)
+    verify = _pings(ti, steps, "connectivity_test")
+    restored = [p["finished_at"] for p in verify.values() if p and p.get("ok")]
+    marks["connectivity_restored"] = max(restored) if len(restored) == 2 else None
+    baseline = _pings(ti, steps, "baseline_connectivity")
+    stopped_at = _first_failure(context, steps)
+    report = {
+        "kind": "dr_drill",
+        "interconnect": conf["name"],
+        "dag_id": ti.dag_id,
+        "run_id": ti.run_id,
+        "status": "success" if stopped_at is None and marks["connectivity_restored"] else "failed",
+        "stopped_at": stopped_at,
+        "rto_s": recovery_time(marks),
+        "phases": phase_durations(marks),
+        "milestones": marks,
+        "baseline_ok": all(p and p.get("ok") for p in baseline.values()),
+        "baseline": baseline,
+        "connectivity": verify,
+        "steps": steps,
+    }
+    report_dir = Path(conf["report_dir"])
+    history_path = Path((params or {}).get("history_file") or report_dir / "drill-history.jsonl")
+    history = append_history(history_path, history_entry(report))
+    chart = history_path.with_suffix(".svg")
+    chart.write_text(render_rto_svg(history), encoding="utf-8")
+    stem = f"drill-{conf['name']}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', ti.run_id)}"
+    markdown = render_drill_markdown(report, history, os.path.relpath(chart, report_dir))
+    paths = write_report(report, str(report_dir), stem, markdown=markdown)
+    print(f"Drill report written to {paths[0]} and {paths[1]}; RTO {report['rto_s']} s; history {history_path}")
+    if report["status"] != "success":
+        summary = {"stopped_at": stopped_at, "rto_s": report["rto_s"], "report": str(paths[1])}
+        for notifier in drill_notifiers():
+            notifier.notify({**context, "drill_summary": summary})
+        raise AirflowFailException(f"DR drill of {conf['name']} failed at {stopped_at or 'the connectivity test'}")
+    return {"rto_s": report["rto_s"], "json": str(paths[0]), "markdown": str(paths[1]), "history": str(history_path)}
