@@ -124,3 +124,25 @@ def test_bad_conf_is_rejected_before_any_api_call(dagbag, hook, emulator_control
     )
     served = emulator_control.get("/requests", params={"since": since}).json()["requests"]
     assert served == [], f"API calls after a rejected conf: {[r['operation'] for r in served]}"
+
+
+def test_lost_create_responses_are_retried_without_duplicates(dagbag, hook, emulator_control, tmp_path):
+    """Each create is applied by the API but its response is lost (504): the task fails, Airflow retries it,
+    and the retry adopts what the first try created instead of creating it again."""
+    conf = seeded_conf(hook, tmp_path, name="lost", ephemeral_probes=True)
+    lost = ["CreateBgw", "CreateVpcAttachment", "CreateCustomerGateway", "CreateVpnConnection", "CreateVpnTunnel"]
+    lost += ["CreateBgwRoute", "CreateInstances", "CreateCommand"]
+    emulator_control.patch("/faults", json={"drop_responses": dict.fromkeys(lost, 1)})
+
+    ok, states = _run(dagbag, conf)
+    assert ok, {k: v for k, v in states.items() if v != "success"}
+    assert emulator_control.get("/faults").json()["drop_responses"] == dict.fromkeys(lost, 0)
+    state = emulator_control.get("/state").json()
+    counts = {kind: len(state[kind]) for kind in ("bgws", "vpcAttachments", "customerGateways", "vpnConnections")}
+    assert counts == {"bgws": 2, "vpcAttachments": 2, "customerGateways": 2, "vpnConnections": 2}
+    assert len(state["vpnTunnels"]) == 4
+    assert len(state["bgwRoutes"]) == 2
+    report = _report(conf)
+    retried = {s["task_id"] for s in report["steps"] if (s["attempts"] or 0) > 1}
+    assert "home_region.create_border_gateway" in retried or "peer_region.create_border_gateway" in retried
+    assert report["connectivity"]["home_to_peer"]["ok"] and report["connectivity"]["peer_to_home"]["ok"]

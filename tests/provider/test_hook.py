@@ -103,10 +103,21 @@ def test_server_errors_stop_after_max_attempts(hook: JDCloudHook, api_server: Sc
 
 def test_non_json_body_is_a_retryable_transport_error(hook: JDCloudHook, api_server: ScriptedApi) -> None:
     api_server.raw(502, "<html>Bad Gateway</html>")
-    api_server.reply({"bgwId": "bgw-1"})
+    api_server.reply({"bgw": {"bgwId": "bgw-1"}})
 
-    assert hook.create_bgw("home") == "bgw-1"
+    assert hook.describe_bgw("bgw-1").bgw_id == "bgw-1"
     assert len(api_server.requests) == 2
+
+
+def test_ambiguous_failure_of_a_create_is_not_resent(hook: JDCloudHook, api_server: ScriptedApi) -> None:
+    """A gateway's non-JSON answer may follow a committed create: resending could make a duplicate."""
+    api_server.raw(504, "upstream request timeout")
+    api_server.reply({"bgwId": "bgw-2"})
+
+    with pytest.raises(JDCloudTransportError) as raised:
+        hook.create_bgw("home")
+    assert raised.value.ambiguous
+    assert len(api_server.requests) == 1
 
 
 def test_body_without_request_id_is_a_transport_error(hook: JDCloudHook, api_server: ScriptedApi) -> None:

@@ -135,10 +135,18 @@ class ServerError(JDCloudApiError):
 class JDCloudTransportError(JDCloudError):
     """The API could not be reached or answered with something that is not a JD Cloud envelope.
 
-    Covers connection errors, timeouts and non-JSON bodies; retried like a server error.
+    Covers connection errors, timeouts and non-JSON bodies; retried like a server error, except that
+    an ``ambiguous`` one (the request may have been applied: a read timeout, a gateway's non-JSON
+    answer) is never retried for a create, which could then exist twice. The caller looks it up instead.
+
+    :param ambiguous: whether the server may have applied the request
     """
 
     retryable = True
+
+    def __init__(self, operation: str, message: str, *, ambiguous: bool = True) -> None:
+        super().__init__(operation, message)
+        self.ambiguous = ambiguous
 
 
 _BY_STATUS: dict[str, type[JDCloudApiError]] = {

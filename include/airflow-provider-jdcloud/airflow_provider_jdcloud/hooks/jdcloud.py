@@ -289,7 +289,7 @@ class JDCloudHook(BaseHook):
         _check_path_params(api, parameters)
         for secret in _secret_values(parameters):
             mask_secret(secret)
-        return self._retrying()(self._send, api, parameters)
+        return self._retrying(creates=api.name.startswith("Create"))(self._send, api, parameters)
 
     def list_all(
         self,
@@ -326,7 +326,12 @@ class JDCloudHook(BaseHook):
         try:
             response = self.get_client(api.service).send(_ApiRequest(api, parameters))
         except requests.RequestException as err:
-            raise JDCloudTransportError(api.name, f"{api.name} failed: {str(err)[:300]}") from err
+            # Refused or failed connections never reached the API; anything else may have been applied.
+            not_sent = isinstance(err, requests.ConnectTimeout) or (
+                isinstance(err, requests.ConnectionError) and "NewConnectionError" in repr(err)
+            )
+            message = f"{api.name} failed: {str(err)[:300]}"
+            raise JDCloudTransportError(api.name, message, ambiguous=not not_sent) from err
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise JDCloudTransportError(api.name, f"{api.name} failed: the response is not JSON") from err
         if response.error is not None:
@@ -337,9 +342,15 @@ class JDCloudHook(BaseHook):
             raise JDCloudTransportError(api.name, f"{api.name} failed: the response has no requestId")
         return response.result or {}
 
-    def _retrying(self) -> tenacity.Retrying:
+    def _retrying(self, *, creates: bool) -> tenacity.Retrying:
+        def should_retry(err: BaseException) -> bool:
+            if not isinstance(err, JDCloudError) or not err.retryable:
+                return False
+            # Resending a create whose first try may have been applied could make a duplicate.
+            return not (creates and isinstance(err, JDCloudTransportError) and err.ambiguous)
+
         return tenacity.Retrying(
-            retry=tenacity.retry_if_exception(lambda err: isinstance(err, JDCloudError) and err.retryable),
+            retry=tenacity.retry_if_exception(should_retry),
             # Full jitter: retry n waits a random time up to min(retry_max_wait, retry_base_wait * 2**n).
             wait=tenacity.wait_random_exponential(multiplier=self.retry_base_wait, max=self.retry_max_wait),
             stop=tenacity.stop_after_attempt(self.max_attempts),
