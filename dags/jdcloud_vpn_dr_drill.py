@@ -51,7 +51,7 @@ from include.jdcloud_vpn.runinfo import record_attempt
 def jdcloud_vpn_dr_drill() -> None:
     conf = drill_tasks.validate_drill_conf()
     started = drill_tasks.milestone.override(task_id="milestone_drill_started")("drill_started")
-    conf >> started
+    tasks.check_sites_exist(conf) >> started
 
     # 1. Baseline connectivity of the interconnect as it is.
     baseline_probes = tasks.probe_vms.override(group_id="baseline_probe_vms")(conf)
@@ -83,7 +83,7 @@ def jdcloud_vpn_dr_drill() -> None:
     psk = tasks.ensure_pre_shared_key(conf)
     home = tasks.site_gateways.override(group_id="home_region")(conf, "home")
     peer = tasks.site_gateways.override(group_id="peer_region")(conf, "peer")
-    teardown_finished >> [psk, home["bgw"], home["cgw"], peer["bgw"], peer["cgw"]]
+    teardown_finished >> psk >> [home["bgw"], home["cgw"], peer["bgw"], peer["cgw"]]
     connections = tasks.vpn_connections(conf, home, peer)
     tunnels_up = tasks.vpn_tunnels(conf, connections, psk)
     routes_learned = tasks.static_routing(conf, home, peer, connections, after=tunnels_up)

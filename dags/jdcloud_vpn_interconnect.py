@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import dag
+from airflow.sdk import cross_downstream, dag
 
 from include.jdcloud_vpn import tasks
 from include.jdcloud_vpn.params import interconnect_params
@@ -48,11 +48,14 @@ from include.jdcloud_vpn.runinfo import record_attempt
 )
 def jdcloud_vpn_interconnect() -> None:
     conf = tasks.validate_interconnect_conf()
+    sites = tasks.check_sites_exist(conf)
     psk = tasks.ensure_pre_shared_key(conf)
 
     # Steps 1-3 (home region) and 5-7 (peer region): border gateway, VPC attachment, customer gateway.
     home = tasks.site_gateways.override(group_id="home_region")(conf, "home")
     peer = tasks.site_gateways.override(group_id="peer_region")(conf, "peer")
+    # Nothing is created before the conf, the two sites and the pre-shared key have been checked.
+    cross_downstream([sites, psk], [home["bgw"], home["cgw"], peer["bgw"], peer["cgw"]])
 
     # Steps 8-11: VPN connection in the peer region, cross-wire, VPN connection in the home region, cross-wire.
     connections = tasks.vpn_connections(conf, home, peer)
@@ -65,6 +68,7 @@ def jdcloud_vpn_interconnect() -> None:
 
     # Test: probe VMs (started early, they take longest), then ping home -> peer and peer -> home.
     probes = tasks.probe_vms(conf)
+    sites >> [probes["home"], probes["peer"]]
     pings = tasks.connectivity_test(conf, probes, after=[routes_learned])
 
     report = tasks.write_report(conf)

@@ -35,6 +35,39 @@ def _description(conf: InterconnectConf) -> str:
     return f"managed by the jdcloud_vpn_interconnect DAG for interconnect {conf.name}"
 
 
+# --------------------------------------------------------------------- precondition: the two sites exist
+
+
+def check_sites(hook: JDCloudHook, conf: InterconnectConf) -> list[str]:
+    """Check, with describe calls only, that each site's VPC, CIDR, subnets and probe VM are as the conf says.
+
+    Returns one ``<field>: <rule>`` problem per mismatch (empty when all is well).
+    """
+    problems: list[str] = []
+    for side in ("home", "peer"):
+        site = conf.site(side)
+        try:
+            vpc = hook.describe_vpc(site.vpc_id, region=site.region)
+        except NotFound:
+            problems.append(f"{side}.vpc_id: {site.vpc_id} does not exist in {site.region}")
+            continue
+        if vpc.address_prefix != str(site.vpc_cidr):
+            problems.append(f"{side}.vpc_cidr: {site.vpc_cidr} is not the CIDR of {site.vpc_id} ({vpc.address_prefix})")
+        subnets = {s.subnet_id: s for s in hook.describe_subnets(vpc_id=site.vpc_id, region=site.region)}
+        for index, subnet_id in enumerate(site.subnet_ids):
+            if subnet_id not in subnets:
+                problems.append(f"{side}.subnet_ids.{index}: {subnet_id} is not a subnet of {site.vpc_id}")
+        if not isinstance(site.probe, CreateProbe):
+            try:
+                probe = hook.describe_instance(site.probe.instance_id, region=site.region)
+            except NotFound:
+                problems.append(f"{side}.probe.instance_id: {site.probe.instance_id} does not exist in {site.region}")
+            else:
+                if probe.vpc_id != site.vpc_id:
+                    problems.append(f"{side}.probe.instance_id: {probe.instance_id} is not in {site.vpc_id}")
+    return problems
+
+
 # --------------------------------------------------------------------- steps 1/5: border gateway
 
 

@@ -97,6 +97,15 @@ def validate_interconnect_conf(params: dict[str, Any] | None = None) -> dict[str
     return conf.model_dump(mode="json")
 
 
+@task(retries=2)
+def check_sites_exist(conf: dict[str, Any]) -> dict[str, Any]:
+    """Describe-only precondition: both VPCs, their CIDRs, subnets and probe VMs exist as the conf says."""
+    problems = steps.check_sites(_hook(), _conf(conf))
+    if problems:
+        raise AirflowFailException("the conf does not match the cloud:\n" + "\n".join(problems))
+    return {"checked": ["home", "peer"]}
+
+
 @task(retries=0)
 def ensure_pre_shared_key(conf: dict[str, Any]) -> dict[str, str]:
     """Load the PSK from its Variable or Connection, generating and storing one on the first build."""

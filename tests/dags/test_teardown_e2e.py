@@ -69,23 +69,26 @@ def _fill_bgw_quota(hook, region: str) -> None:
         hook.create_bgw(f"someone-else-{i}", region=region)
 
 
-@pytest.mark.parametrize("failure", ["peer_bgw_quota", "bad_psk_at_tunnels", "tunnels_never_up"])
+@pytest.mark.parametrize("failure", ["peer_bgw_quota", "conflicting_vpn_connection", "tunnels_never_up"])
 def test_teardown_after_a_failed_build_leaves_nothing(dagbag, hook, emulator_control, tmp_path, failure):
-    name = {"peer_bgw_quota": "tdbgw", "bad_psk_at_tunnels": "tdpsk", "tunnels_never_up": "tdneg"}[failure]
+    name = {"peer_bgw_quota": "tdbgw", "conflicting_vpn_connection": "tdvpn", "tunnels_never_up": "tdneg"}[failure]
     waits = {k: {"timeout_s": 2, "poll_interval_s": 0.2} for k in ("tunnels_up", "routes_propagated", "ping")}
     waits["probe_vm_running"] = {"timeout_s": 30, "poll_interval_s": 0.2}
     conf = seeded_conf(hook, tmp_path, name=name, ephemeral_probes=True, timeouts=waits)
     failed_step = {
         "peer_bgw_quota": "peer_region.create_border_gateway",
-        "bad_psk_at_tunnels": "ensure_pre_shared_key",  # checked before any tunnel: the build stops at step 12
+        "conflicting_vpn_connection": "vpn_connections.create_vpn_connection_peer",  # step 8
         "tunnels_never_up": "vpn_tunnels.wait_tunnels_up",
     }[failure]
     if failure == "peer_bgw_quota":
         _fill_bgw_quota(hook, conf["peer"]["region"])
-    elif failure == "bad_psk_at_tunnels":
-        from airflow.models.variable import Variable
-
-        Variable.set(conf["psk_secret"]["variable"], "0xnot-a-valid-key")
+    elif failure == "conflicting_vpn_connection":  # our connection's name, on someone else's gateways
+        region = conf["peer"]["region"]
+        foreign_bgw = hook.create_bgw("foreign-bgw", region=region)
+        foreign_cgw = hook.create_customer_gateway(
+            "foreign-cgw", customer_ips=["1.1.1.1"], bgp_asn=65010, region=region
+        )
+        hook.create_vpn_connection(f"ic-{name}-peer-vpn", bgw_id=foreign_bgw, cgw_id=foreign_cgw, region=region)
     else:
         emulator_control.patch("/faults", json={"stuck_transitions": [{"transition": "tunnel_negotiation"}]})
 
@@ -97,9 +100,12 @@ def test_teardown_after_a_failed_build_leaves_nothing(dagbag, hook, emulator_con
     ok, states = _run(dagbag, "jdcloud_vpn_teardown", _teardown_conf(conf))
     assert ok, {k: v for k, v in states.items() if v != "success"}
     assert Teardown(hook, _target(conf)).plan() == []
+    state = emulator_control.get("/state").json()
     if failure == "peer_bgw_quota":  # the other tenant's gateways are untouched
-        names = {b["bgwName"] for b in emulator_control.get("/state").json()["bgws"]}
-        assert names == {f"someone-else-{i}" for i in range(5)}
+        assert {b["bgwName"] for b in state["bgws"]} == {f"someone-else-{i}" for i in range(5)}
+    if failure == "conflicting_vpn_connection":  # the foreign gateways are not ours: they stay
+        assert [b["bgwName"] for b in state["bgws"]] == ["foreign-bgw"]
+        assert [c["customerGatewayName"] for c in state["customerGateways"]] == ["foreign-cgw"]
 
 
 def test_teardown_of_one_interconnect_leaves_another_untouched(dagbag, hook, emulator_control, tmp_path):
