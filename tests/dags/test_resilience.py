@@ -1,0 +1,103 @@
+"""Wrong credentials fail fast without a retry storm; an emulator restart mid-run loses nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from include.jdcloud_emulator.server import free_port
+from include.jdcloud_emulator.settings import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
+from tests.conftest import REPO
+from tests.dags.conftest import seeded_conf
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def _connection(endpoint: str, secret_key: str) -> str:
+    extra = {"endpoint": endpoint, "scheme": "http", "region": "cn-north-1"}
+    return json.dumps({"conn_type": "jdcloud", "login": DEMO_ACCESS_KEY, "password": secret_key, "extra": extra})
+
+
+def test_wrong_credentials_fail_the_first_api_task_without_retries(
+    dagbag, hook, dag_emulator, emulator_control, tmp_path, monkeypatch
+):
+    conf = seeded_conf(hook, tmp_path, name="badkey")
+    monkeypatch.setenv("AIRFLOW_CONN_JDCLOUD_DEFAULT", _connection(dag_emulator.endpoint, "not-the-secret-key"))
+    since = time.time()
+    dag_run = dagbag.dags["jdcloud_vpn_interconnect"].test(run_conf=conf)
+    tis = {ti.task_id: ti for ti in dag_run.get_task_instances() if ti.map_index == -1}
+    assert dag_run.state == "failed"
+    assert tis["check_sites_exist"].state == "failed" and tis["check_sites_exist"].try_number == 1
+    served = emulator_control.get("/requests", params={"since": since}).json()["requests"]
+    # One signed request, refused with 401; nothing retried it and nothing else reached the API.
+    assert [(r["method"], r["status"]) for r in served] == [("GET", 401)], served
+    assert "/vpcs/" in served[0]["path"]
+
+
+def _start_emulator(port: int, state: Path) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "include.jdcloud_emulator", "--port", str(port), "--state", str(state)]
+        + ["--time-scale", "0.01"],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/emulator-api/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("the emulator did not start")
+
+
+def test_emulator_restart_mid_run_loses_nothing(dagbag, tmp_path, monkeypatch, airflow_db):
+    from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
+
+    port, state = free_port(), tmp_path / "emulator.sqlite"
+    emulator = _start_emulator(port, state)
+    try:
+        endpoint = f"127.0.0.1:{port}"
+        monkeypatch.setenv("AIRFLOW_CONN_JDCLOUD_DEFAULT", _connection(endpoint, DEMO_SECRET_KEY))
+        hook = JDCloudHook.from_credentials(DEMO_ACCESS_KEY, DEMO_SECRET_KEY, endpoint=endpoint, scheme="http")
+        conf = seeded_conf(hook, tmp_path, name="restart")
+        restarted: list[subprocess.Popen] = []
+
+        def crash_and_restart() -> None:
+            """Kill the emulator right after the first VPN connection is created, restart it on its state file."""
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                log = httpx.get(f"http://{endpoint}/emulator-api/requests", params={"operation": "CreateVpnConnection"})
+                if log.json()["count"]:
+                    break
+                time.sleep(0.02)
+            emulator.kill()
+            emulator.wait()
+            time.sleep(1.0)
+            restarted.append(_start_emulator(port, state))
+
+        chaos = threading.Thread(target=crash_and_restart, daemon=True)
+        chaos.start()
+        dag_run = dagbag.dags["jdcloud_vpn_interconnect"].test(run_conf=conf)
+        chaos.join(timeout=60)
+        assert restarted, "the emulator was never restarted"
+        states = {(ti.task_id, ti.map_index): ti.state for ti in dag_run.get_task_instances()}
+        assert dag_run.state == "success", {k: v for k, v in states.items() if v != "success"}
+        after = httpx.get(f"http://{endpoint}/emulator-api/state").json()
+        assert len(after["vpcs"]) == 2 and len(after["bgws"]) == 2 and len(after["vpnConnections"]) == 2
+        assert len(after["vpnTunnels"]) == 4 and len(after["bgwRoutes"]) == 2
+    finally:
+        for process in [emulator, *locals().get("restarted", [])]:
+            process.kill()
+            process.wait()
