@@ -24,6 +24,7 @@ from airflow.sdk import Variable, dag
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from include.jdcloud_vpn import drill_tasks, tasks, teardown_tasks
+from include.jdcloud_vpn.guard import ensure_exclusive_run
 from include.jdcloud_vpn.policies import JDCLOUD_RETRY_POLICY
 from include.jdcloud_vpn.runinfo import record_attempt
 
@@ -51,7 +52,7 @@ from include.jdcloud_vpn.runinfo import record_attempt
 def jdcloud_vpn_dr_drill() -> None:
     conf = drill_tasks.validate_drill_conf()
     started = drill_tasks.milestone.override(task_id="milestone_drill_started")("drill_started")
-    tasks.check_sites_exist(conf) >> started
+    ensure_exclusive_run(conf) >> tasks.check_sites_exist(conf) >> started
 
     # 1. Baseline connectivity of the interconnect as it is.
     baseline_probes = tasks.probe_vms.override(group_id="baseline_probe_vms")(conf)

@@ -24,6 +24,7 @@ from datetime import timedelta
 from airflow.sdk import cross_downstream, dag
 
 from include.jdcloud_vpn import tasks
+from include.jdcloud_vpn.guard import ensure_exclusive_run
 from include.jdcloud_vpn.params import interconnect_params
 from include.jdcloud_vpn.policies import JDCLOUD_RETRY_POLICY
 from include.jdcloud_vpn.runinfo import record_attempt
@@ -49,6 +50,7 @@ from include.jdcloud_vpn.runinfo import record_attempt
 def jdcloud_vpn_interconnect() -> None:
     conf = tasks.validate_interconnect_conf()
     sites = tasks.check_sites_exist(conf)
+    ensure_exclusive_run(conf) >> sites
     psk = tasks.ensure_pre_shared_key(conf)
 
     # Steps 1-3 (home region) and 5-7 (peer region): border gateway, VPC attachment, customer gateway.

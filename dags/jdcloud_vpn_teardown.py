@@ -16,6 +16,7 @@ from datetime import timedelta
 from airflow.sdk import dag
 
 from include.jdcloud_vpn import teardown_tasks
+from include.jdcloud_vpn.guard import ensure_exclusive_run
 from include.jdcloud_vpn.policies import JDCLOUD_RETRY_POLICY
 from include.jdcloud_vpn.runinfo import record_attempt
 
@@ -40,6 +41,7 @@ from include.jdcloud_vpn.runinfo import record_attempt
 def jdcloud_vpn_teardown() -> None:
     request = teardown_tasks.read_teardown_request()
     teardown = teardown_tasks.teardown_interconnect(request)
+    ensure_exclusive_run(request) >> teardown["plan"]
     teardown["verified"] >> teardown_tasks.write_teardown_report(teardown["plan"])
 
 
