@@ -19,6 +19,7 @@ from tests.conftest import REPO
 from tests.dags.conftest import seeded_conf
 
 pytestmark = pytest.mark.timeout(300)
+SCALE = ("--time-scale", "0.01")
 
 
 def _connection(endpoint: str, secret_key: str) -> str:
@@ -44,8 +45,7 @@ def test_wrong_credentials_fail_the_first_api_task_without_retries(
 
 def _start_emulator(port: int, state: Path) -> subprocess.Popen:
     process = subprocess.Popen(
-        [sys.executable, "-m", "include.jdcloud_emulator", "--port", str(port), "--state", str(state)]
-        + ["--time-scale", "0.01"],
+        [sys.executable, "-m", "include.jdcloud_emulator", "--port", str(port), "--state", str(state), *SCALE],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.DEVNULL,
