@@ -10,18 +10,22 @@ from typing import Any
 from airflow.sdk import BaseOperator, conf
 from airflow.sdk.exceptions import AirflowException
 
+from airflow_provider_jdcloud.exceptions import NotFound
 from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
 from airflow_provider_jdcloud.sensors.jdcloud import DEFERRAL_GRACE_S
 from airflow_provider_jdcloud.triggers.jdcloud import JDCloudWaiterTrigger
-from airflow_provider_jdcloud.waiters import wait
+from airflow_provider_jdcloud.waiters import TERMINAL_INVOCATION_STATUSES, wait
+
+INVOKE_ID_KEY = "invoke_id"
 
 
 class JDCloudRunCommandOperator(BaseOperator):
     """Run a shell script on one VM through the cloud assistant and return its exit code and output.
 
     The command is adopted by name (or created); each try invokes it once, then waits for the invocation
-    to end, deferring to the triggerer when ``deferrable``. The task fails only when the wait times out:
-    judging the exit code is the caller's business (see the returned ``exit_code``).
+    to end, deferring to the triggerer when ``deferrable``. The invocation id is kept in the task state
+    store, so a try that follows a dead worker re-attaches to a still-running invocation. The task fails
+    only when the wait times out: judging the exit code is the caller's business (``exit_code``).
 
     :param region: region of the VM; templated
     :param instance_id: the VM; templated
@@ -69,13 +73,7 @@ class JDCloudRunCommandOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         hook = JDCloudHook(self.jdcloud_conn_id)
-        command_id = hook.ensure_command(
-            self.command_name, self.script, timeout=self.command_timeout_s, region=self.region
-        )
-        invoke_id = hook.invoke_command(command_id, [self.instance_id], region=self.region)
-        self.log.info(
-            "Invoked command %s (%s) on %s: invocation %s", self.command_name, command_id, self.instance_id, invoke_id
-        )
+        invoke_id = self._running_invocation(hook, context) or self._invoke(hook, context)
         timeout_s, interval_s = float(self.wait_timeout_s), float(self.poll_interval_s)
         targets = [{"region": self.region, "invoke_id": invoke_id}]
         deadline = time.time() + timeout_s
@@ -93,6 +91,34 @@ class JDCloudRunCommandOperator(BaseOperator):
             )
         status, check = wait(hook, "invocations_finished", targets, deadline=deadline, poll_interval=interval_s)
         return self.execute_complete(context, {"status": status, "summary": check.summary, "targets": targets})
+
+    def _running_invocation(self, hook: JDCloudHook, context: Any) -> str | None:
+        """The invocation an earlier try of this task started and that still runs (its worker died)."""
+        store = context.get("task_state_store")
+        invoke_id = store.get(INVOKE_ID_KEY) if store is not None else None
+        if not invoke_id:
+            return None
+        try:
+            invocation = hook.describe_invocation(invoke_id, region=self.region)
+        except NotFound:
+            return None
+        if invocation.status in TERMINAL_INVOCATION_STATUSES:
+            return None  # a finished run is judged by the try that saw it; this try runs the command again
+        self.log.info("Re-attaching to invocation %s started by an earlier try", invoke_id)
+        return invoke_id
+
+    def _invoke(self, hook: JDCloudHook, context: Any) -> str:
+        command_id = hook.ensure_command(
+            self.command_name, self.script, timeout=self.command_timeout_s, region=self.region
+        )
+        invoke_id = hook.invoke_command(command_id, [self.instance_id], region=self.region)
+        store = context.get("task_state_store")
+        if store is not None:  # Airflow 3.3 task state store: kept across this task's retries
+            store.set(INVOKE_ID_KEY, invoke_id)
+        self.log.info(
+            "Invoked command %s (%s) on %s: invocation %s", self.command_name, command_id, self.instance_id, invoke_id
+        )
+        return invoke_id
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict[str, Any]:
         if not event or event.get("status") != "success":
