@@ -27,7 +27,6 @@ from include.jdcloud_vpn.runinfo import collect_run
 
 JDCLOUD_CONN_ID = "jdcloud_default"
 VALIDATE_TASK_ID = "validate_conf"
-NON_CONF_PARAMS: tuple[str, ...] = ()  # DAG params that are options of the run, not of the interconnect
 
 TUTORIAL = {
     "border_gateway": "Step 1/5: create a border gateway in the region (its BGP ASN is fixed at 65000).",
@@ -91,7 +90,7 @@ def _need(value: Any, what: str) -> Any:
 def validate_interconnect_conf(params: dict[str, Any] | None = None) -> dict[str, Any]:
     """Validate the whole trigger conf with the pydantic model before any API call; return it (no secrets)."""
     try:
-        conf = conf_from_params(params or {}, ignore=NON_CONF_PARAMS)
+        conf = conf_from_params(params or {})
     except ConfError as error:
         raise AirflowFailException(f"invalid interconnect conf:\n{error}") from None
     return conf.model_dump(mode="json")
