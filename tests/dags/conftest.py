@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -88,3 +89,23 @@ def create_calls(control: httpx.Client, since: float = 0) -> dict[str, int]:
         if entry["operation"].startswith("Create") and entry["status"] == 200:
             counts[entry["operation"]] = counts.get(entry["operation"], 0) + 1
     return counts
+
+
+@pytest.fixture(autouse=True)
+def isolated_dag_params(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Put every DAG param back to its default after each test.
+
+    ``dag.test()`` resolves a run's conf into the tasks' own Param objects, so in one process a run's conf
+    would become the next run's defaults (a worker parses the DAG afresh for each task).
+    """
+    if "dagbag" not in request.fixturenames:
+        yield
+        return
+    dagbag = request.getfixturevalue("dagbag")
+    holders = [dag.params for dag in dagbag.dags.values()]
+    holders += [task.params for dag in dagbag.dags.values() for task in dag.tasks]
+    params = [holder.get_param(key) for holder in holders for key in holder]
+    saved = [(param, copy.deepcopy(param.value)) for param in params]
+    yield
+    for param, value in saved:
+        param.value = value
