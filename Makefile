@@ -7,7 +7,7 @@ EMULATOR_ARGS ?=
 DEMO_ARGS ?=
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: venv test lint emulator run compose-lint clean
+.PHONY: venv test lint emulator faults run compose-lint clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt include/airflow-provider-jdcloud/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+FAULTS_ARGS ?=
+
+# The fault matrix (issue 5): every mutating operation x every fault kind, build then teardown (~9 min).
+faults: venv
+	$(PY) scripts/fault_matrix.py $(FAULTS_ARGS)
 
 emulator: venv
 	$(PY) -m include.jdcloud_emulator --port $(EMULATOR_PORT) $(EMULATOR_ARGS)

@@ -128,6 +128,11 @@ async def _dispatch(
     faults = emulator.faults
     if not faults.allow_call(route.operation.service, time.time()):
         raise RateLimited(f"requests too frequent: over {faults.config.rate_limit_per_minute} calls/minute")
+    fault = faults.take_operation_fault(operation)
+    if fault is not None and fault.kind == "rate_limit":
+        raise RateLimited(f"injected fault: requests too frequent for {operation}")
+    if fault is not None and fault.kind == "server_error":
+        raise Unavailable(f"injected fault: {operation} is temporarily unavailable")
     injected = faults.injected_error_code(operation)
     if injected:
         error = _ERRORS_BY_CODE.get(injected, Unavailable)(f"injected fault: {operation} failed")
@@ -136,6 +141,16 @@ async def _dispatch(
     delay = faults.added_latency_s(operation)
     if delay:
         await asyncio.sleep(delay)
+    try:
+        return _apply(emulator, route, path_params, request, body)
+    finally:
+        if fault is not None and fault.kind == "slow_response":  # applied (or refused), then answered late
+            await asyncio.sleep(fault.delay_s)
+
+
+def _apply(
+    emulator: Emulator, route: urls.Route, path_params: dict, request: Request, body: bytes
+) -> tuple[dict, bool]:
     params = _request_params(request, body)
     params.update(path_params)
     region = path_params["regionId"]
@@ -145,7 +160,7 @@ async def _dispatch(
     result = route.handler(emulator, region, params)
     if not route.read_only:
         emulator.after_change()
-        return result, faults.take_drop(operation)
+        return result, emulator.faults.take_drop(route.operation.name)
     return result, False
 
 

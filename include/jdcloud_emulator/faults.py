@@ -5,12 +5,15 @@ from __future__ import annotations
 import random
 import time
 from collections import deque
+from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from include.jdcloud_emulator.settings import DEFAULT_RATE_LIMIT_PER_MINUTE
 
 TRANSITIONS = ("vm_boot", "attachment_create", "tunnel_negotiation")
+OperationFaultKind = Literal["rate_limit", "server_error", "slow_response"]
+OPERATION_FAULT_KINDS: tuple[str, ...] = get_args(OperationFaultKind)
 
 
 class StuckTransition(BaseModel):
@@ -30,6 +33,34 @@ class TunnelFlap(BaseModel):
     start_in_s: float = Field(default=0, ge=0)
 
 
+class OperationFault(BaseModel):
+    """The next ``count`` calls of one operation fail (or answer late); then the fault is spent.
+
+    ``rate_limit``: a 429 ``RATE_LIMIT`` envelope, nothing applied. ``server_error``: a 503 ``UNAVAILABLE``
+    envelope, nothing applied. ``slow_response``: the change is applied, then the answer waits ``delay_s``
+    seconds, so a client with a shorter timeout sees a read timeout although the change is committed.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    operation: str = Field(min_length=1, description="API operation name, e.g. CreateVpnTunnel")
+    kind: OperationFaultKind
+    count: int = Field(default=1, ge=1, description="calls it hits; it then stays listed with remaining 0")
+    delay_s: float = Field(default=0.0, ge=0, le=300, description="slow_response only: seconds before answering")
+    remaining: int | None = Field(default=None, ge=0, description="calls still to hit; starts at count")
+
+    @model_validator(mode="after")
+    def _check(self) -> OperationFault:
+        if self.kind == "slow_response" and self.delay_s <= 0:
+            raise ValueError("a slow_response fault needs delay_s > 0")
+        if self.kind != "slow_response" and self.delay_s:
+            raise ValueError(f"delay_s applies only to slow_response, not to {self.kind}")
+        if self.remaining is None:
+            self.remaining = self.count
+        elif self.remaining > self.count:
+            raise ValueError("remaining cannot exceed count")
+        return self
+
+
 class FaultConfig(BaseModel):
     """Everything that can be injected; the JSON form of ``--faults FILE`` and ``/emulator-api/faults``."""
 
@@ -42,6 +73,9 @@ class FaultConfig(BaseModel):
     latency_operations: list[str] = Field(default_factory=list, description="empty: every operation")
     drop_responses: dict[str, int] = Field(
         default_factory=dict, description="operation -> how many responses to drop after the change is committed"
+    )
+    operation_faults: list[OperationFault] = Field(
+        default_factory=list, description="count-limited faults of single operations, applied in list order"
     )
     stuck_transitions: list[StuckTransition] = Field(default_factory=list)
     tunnel_flaps: list[TunnelFlap] = Field(default_factory=list)
@@ -104,6 +138,14 @@ class Faults:
             return False
         self.config.drop_responses[operation] = left - 1
         return True
+
+    def take_operation_fault(self, operation: str) -> OperationFault | None:
+        """The first unspent fault of ``operation``, one call fewer left on it; ``None`` when there is none."""
+        for fault in self.config.operation_faults:
+            if fault.operation == operation and fault.remaining:
+                fault.remaining -= 1
+                return fault
+        return None
 
     def is_stuck(self, transition: str, resource_id: str) -> bool:
         return any(

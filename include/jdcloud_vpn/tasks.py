@@ -172,6 +172,8 @@ def vpn_connections(conf: Any, home: dict[str, Any], peer: dict[str, Any]) -> di
     home_vpn = create_vpn_connection_home(conf, home["bgw"], home["cgw"])
     peer_cgw = point_customer_gateway_peer(conf, peer["cgw"], home_vpn)
     home_cgw >> home_vpn  # tutorial order: the home gateway takes the peer IPs before step 10
+    # Steps 2 and 6 come before step 8: a retried attachment must finish before anything relies on it.
+    [home["attachment"], peer["attachment"]] >> peer_vpn
     return {"home": home_vpn, "peer": peer_vpn, "cgw_wiring": [home_cgw, peer_cgw]}
 
 
