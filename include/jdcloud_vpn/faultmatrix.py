@@ -372,7 +372,7 @@ class FaultMatrix:
             result.problems.append(f"{scenario.operation} answered {statuses[: len(wanted)]}, expected {wanted} first")
         applied = sum(1 for status in statuses if status in (200, 504))  # a dropped (504) answer was applied too
         if scenario.operation == "InvokeCommand" and applied > 2:
-            result.notes.append(f"{applied} invocations for 2 pings: the hook resent an ambiguous InvokeCommand")
+            result.notes.append(f"{applied} invocations for 2 pings: the retried ping task invoked again")
 
     def _count_calls(self, windows: Mapping[str, tuple[float, float]], result: ScenarioResult) -> None:
         """API calls made by each DAG run (seeding and the matrix's own listing calls are left out)."""
