@@ -17,16 +17,13 @@ a failed drill alerts through the configured notifier and says where it stopped.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import Variable, dag
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from include.jdcloud_vpn import drill_tasks, tasks, teardown_tasks
 from include.jdcloud_vpn.guard import ensure_exclusive_run
-from include.jdcloud_vpn.policies import JDCLOUD_RETRY_POLICY
-from include.jdcloud_vpn.runinfo import record_attempt
+from include.jdcloud_vpn.policies import VPN_DEFAULT_ARGS
 
 
 @dag(
@@ -39,15 +36,7 @@ from include.jdcloud_vpn.runinfo import record_attempt
     params=drill_tasks.drill_params(),
     doc_md=__doc__,
     tags=["jdcloud", "vpn", "dr-drill"],
-    default_args={
-        "owner": "sre",
-        "retries": 3,
-        "retry_delay": timedelta(seconds=10),
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(minutes=2),
-        "retry_policy": JDCLOUD_RETRY_POLICY,
-        "on_execute_callback": record_attempt,
-    },
+    default_args=VPN_DEFAULT_ARGS,
 )
 def jdcloud_vpn_dr_drill() -> None:
     conf = drill_tasks.validate_drill_conf()

@@ -19,15 +19,12 @@ The run ends with a JSON and Markdown report under the conf's `report_dir`.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from airflow.sdk import cross_downstream, dag
 
 from include.jdcloud_vpn import tasks
 from include.jdcloud_vpn.guard import ensure_exclusive_run
 from include.jdcloud_vpn.params import interconnect_params
-from include.jdcloud_vpn.policies import JDCLOUD_RETRY_POLICY
-from include.jdcloud_vpn.runinfo import record_attempt
+from include.jdcloud_vpn.policies import VPN_DEFAULT_ARGS
 
 
 @dag(
@@ -37,15 +34,7 @@ from include.jdcloud_vpn.runinfo import record_attempt
     params=interconnect_params(),
     doc_md=__doc__,
     tags=["jdcloud", "vpn", "interconnect"],
-    default_args={
-        "owner": "sre",
-        "retries": 3,
-        "retry_delay": timedelta(seconds=10),
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(minutes=2),
-        "retry_policy": JDCLOUD_RETRY_POLICY,
-        "on_execute_callback": record_attempt,
-    },
+    default_args=VPN_DEFAULT_ARGS,
 )
 def jdcloud_vpn_interconnect() -> None:
     conf = tasks.validate_interconnect_conf()

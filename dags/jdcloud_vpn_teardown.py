@@ -11,14 +11,11 @@ deletes nothing. The last task lists what remains (must be nothing) and writes a
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from airflow.sdk import dag
 
 from include.jdcloud_vpn import teardown_tasks
 from include.jdcloud_vpn.guard import ensure_exclusive_run
-from include.jdcloud_vpn.policies import JDCLOUD_RETRY_POLICY
-from include.jdcloud_vpn.runinfo import record_attempt
+from include.jdcloud_vpn.policies import VPN_DEFAULT_ARGS
 
 
 @dag(
@@ -28,15 +25,7 @@ from include.jdcloud_vpn.runinfo import record_attempt
     params=teardown_tasks.teardown_params(),
     doc_md=__doc__,
     tags=["jdcloud", "vpn", "teardown"],
-    default_args={
-        "owner": "sre",
-        "retries": 3,
-        "retry_delay": timedelta(seconds=10),
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(minutes=2),
-        "retry_policy": JDCLOUD_RETRY_POLICY,
-        "on_execute_callback": record_attempt,
-    },
+    default_args=VPN_DEFAULT_ARGS,
 )
 def jdcloud_vpn_teardown() -> None:
     request = teardown_tasks.read_teardown_request()

@@ -1,10 +1,12 @@
-"""Task retry policy: retry what can heal (throttling, 5xx, network), fail at once on what cannot."""
+"""Task retries shared by the VPN DAGs: retry what can heal (throttling, 5xx, network), fail at once on what cannot."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule
+
+from include.jdcloud_vpn.runinfo import record_attempt
 
 _EXC = "airflow_provider_jdcloud.exceptions"
 
@@ -27,3 +29,14 @@ JDCLOUD_RETRY_POLICY = ExceptionRetryPolicy(
         ),
     ]
 )
+
+# default_args of every jdcloud_vpn DAG.
+VPN_DEFAULT_ARGS = {
+    "owner": "sre",
+    "retries": 3,
+    "retry_delay": timedelta(seconds=10),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(minutes=2),
+    "retry_policy": JDCLOUD_RETRY_POLICY,
+    "on_execute_callback": record_attempt,
+}
