@@ -45,7 +45,6 @@ class EmulatorSettings:
     state_path: str | None = None  # SQLite file; in memory when None
     time_scale: float = 1.0
     latencies: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_LATENCIES))
-    faults_path: str | None = None
     seed: int = 0
 
     def latency(self, name: str) -> float:

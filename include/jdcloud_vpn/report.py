@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-DIRECTIONS = ("home_to_peer", "peer_to_home")
+from include.jdcloud_vpn.naming import DIRECTIONS
 
 
 def build_report(

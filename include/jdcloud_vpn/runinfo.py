@@ -7,6 +7,7 @@ from typing import Any
 
 from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 
+from include.jdcloud_vpn.naming import DIRECTIONS
 from include.jdcloud_vpn.report import build_report, write_report
 
 ATTEMPT_KEY = "attempt"
@@ -76,7 +77,7 @@ def connectivity(ti: Any, steps: list[dict[str, Any]]) -> tuple[dict[str, Any], 
     """Ping statistics and diagnoses pushed by the connectivity test tasks (key ``connectivity``)."""
     stats, findings = {}, {}
     for step in steps:
-        for direction in ("home_to_peer", "peer_to_home"):
+        for direction in DIRECTIONS:
             if step["task_id"].endswith(f"ping_{direction}"):
                 stats[direction] = _pull(ti, step["task_id"], step["map_index"], "connectivity")
                 if step["status"] != "success":

@@ -15,7 +15,7 @@ from airflow_provider_jdcloud.exceptions import FailedPrecondition, NotFound
 from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
 from airflow_provider_jdcloud.models import VpnTunnel, VpnTunnelSpec
 from include.jdcloud_vpn import naming
-from include.jdcloud_vpn.conf import CreateProbe, InterconnectConf, Side
+from include.jdcloud_vpn.conf import SIDES, CreateProbe, InterconnectConf, Side
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def check_sites(hook: JDCloudHook, conf: InterconnectConf) -> list[str]:
     Returns one ``<field>: <rule>`` problem per mismatch (empty when all is well).
     """
     problems: list[str] = []
-    for side in ("home", "peer"):
+    for side in SIDES:
         site = conf.site(side)
         try:
             vpc = hook.describe_vpc(site.vpc_id, region=site.region)

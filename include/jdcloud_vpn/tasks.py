@@ -18,8 +18,8 @@ from airflow_provider_jdcloud.sensors.jdcloud import (
     JDCloudRouteTableRoutesSensor,
     JDCloudVpnTunnelsUpSensor,
 )
-from include.jdcloud_vpn import steps
-from include.jdcloud_vpn.conf import ConfError, InterconnectConf
+from include.jdcloud_vpn import naming, steps
+from include.jdcloud_vpn.conf import SIDES, ConfError, InterconnectConf
 from include.jdcloud_vpn.operators import ConnectivityTestOperator
 from include.jdcloud_vpn.params import conf_from_params
 from include.jdcloud_vpn.psk import resolve_psk
@@ -277,7 +277,7 @@ def create_probe_vm(conf: dict[str, Any], side: str) -> dict[str, Any]:
 def delete_probe_vms(conf: dict[str, Any]) -> list[str]:
     """Remove the ephemeral probe VMs this interconnect created (existing probe VMs are never touched)."""
     model = _conf(conf)
-    return [vm for side in ("home", "peer") for vm in steps.delete_ephemeral_probe(_hook(), model, side)]
+    return [vm for side in SIDES for vm in steps.delete_ephemeral_probe(_hook(), model, side)]
 
 
 @task_group
@@ -301,7 +301,7 @@ def probe_vms(conf: Any) -> dict[str, Any]:
 def connectivity_test(conf: Any, probes: dict[str, Any], after: list[Any]) -> list[ConnectivityTestOperator]:
     """Test step c: ping home -> peer, then peer -> home, each judged against the loss threshold."""
     pings = []
-    for direction in ("home_to_peer", "peer_to_home"):
+    for direction in naming.DIRECTIONS:
         ping = ConnectivityTestOperator(
             task_id=f"ping_{direction}",
             doc_md=TUTORIAL["ping"],

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from airflow_provider_jdcloud.exceptions import NotFound
 from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
 from include.jdcloud_vpn import naming
-from include.jdcloud_vpn.conf import NAME_PATTERN, InterconnectConf, Region
+from include.jdcloud_vpn.conf import NAME_PATTERN, SIDES, InterconnectConf, Region
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class Teardown:
 
     def list_phase(self, phase: str) -> list[dict[str, Any]]:
         """What ``phase`` would delete right now, both sides."""
-        return [item for side in ("home", "peer") for item in getattr(self, f"_list_{phase}")(side)]
+        return [item for side in SIDES for item in getattr(self, f"_list_{phase}")(side)]
 
     def _list_bgw_routes(self, side: str) -> list[dict[str, Any]]:
         region = self.target.region(side)
@@ -224,8 +224,3 @@ class Teardown:
                 )
             self.sleep(interval)
             interval = min(interval * 2, 5.0)
-
-
-def remaining(hook: JDCloudHook, target: TeardownTarget) -> list[dict[str, Any]]:
-    """What is left of the interconnect (must be empty after a teardown)."""
-    return Teardown(hook, target).plan()

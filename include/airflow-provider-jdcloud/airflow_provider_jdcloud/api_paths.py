@@ -20,17 +20,23 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ApiOperation:
-    """One API operation: which service serves it, its verb and path, and whether the path is known."""
+    """One API operation: which service serves it, its verb and path, whether the path is known, and
+    whether a client may resend it after an ambiguous failure (no answer, though it may have been applied)."""
 
     name: str
     service: str
     method: str
     path: str
     inferred: bool = False
+    resend_safe: bool = True
 
 
 def _op(name: str, service: str, method: str, path: str, *, inferred: bool = False) -> ApiOperation:
-    return ApiOperation(name=name, service=service, method=method, path=path, inferred=inferred)
+    # A create applied twice makes a duplicate; an invocation applied twice runs the command twice.
+    resend_safe = not (name.startswith("Create") or name == "InvokeCommand")
+    return ApiOperation(
+        name=name, service=service, method=method, path=path, inferred=inferred, resend_safe=resend_safe
+    )
 
 
 _R = "/regions/{regionId}"

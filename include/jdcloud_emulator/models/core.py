@@ -6,7 +6,7 @@ import ipaddress
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -32,7 +32,7 @@ def iso(ts: float) -> str:
 class Resource(BaseModel):
     """A stored resource; ``to_json()`` renders the API's camelCase form without internal fields."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, validate_assignment=False)
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
     internal_fields: ClassVar[frozenset[str]] = frozenset({"region_id"})
 
     region_id: str
@@ -51,9 +51,6 @@ class IdFactory:
 
     def new(self, prefix: str) -> str:
         return prefix + "-" + "".join(self._rng.choice(self._alphabet) for _ in range(10))
-
-    def choice(self, items: Sequence[Any]) -> Any:
-        return self._rng.choice(items)
 
     def random(self) -> float:
         return self._rng.random()

@@ -289,9 +289,7 @@ class JDCloudHook(BaseHook):
         _check_path_params(api, parameters)
         for secret in _secret_values(parameters):
             mask_secret(secret)
-        return self._retrying(creates=api.name.startswith("Create") or api.name in UNSAFE_TO_RESEND)(
-            self._send, api, parameters
-        )
+        return self._retrying(resend_safe=api.resend_safe)(self._send, api, parameters)
 
     def list_all(
         self,
@@ -344,12 +342,12 @@ class JDCloudHook(BaseHook):
             raise JDCloudTransportError(api.name, f"{api.name} failed: the response has no requestId")
         return response.result or {}
 
-    def _retrying(self, *, creates: bool) -> tenacity.Retrying:
+    def _retrying(self, *, resend_safe: bool) -> tenacity.Retrying:
         def should_retry(err: BaseException) -> bool:
             if not isinstance(err, JDCloudError) or not err.retryable:
                 return False
             # Resending a create (or an invocation) whose first try may have been applied could duplicate it.
-            return not (creates and isinstance(err, JDCloudTransportError) and err.ambiguous)
+            return resend_safe or not (isinstance(err, JDCloudTransportError) and err.ambiguous)
 
         return tenacity.Retrying(
             retry=tenacity.retry_if_exception(should_retry),
@@ -919,10 +917,6 @@ class JDCloudHook(BaseHook):
     def delete_commands(self, command_ids: Sequence[str], *, region: str | None = None) -> None:
         """Delete cloud-assistant commands."""
         self.call("DeleteCommands", {"commandIds": list(command_ids)}, region=region)
-
-
-# Besides the creates: operations whose repetition has an effect (a command would run twice).
-UNSAFE_TO_RESEND = frozenset({"InvokeCommand"})
 
 
 def _lookup(operation: str) -> ApiOperation:
