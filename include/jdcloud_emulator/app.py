@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from include.jdcloud_emulator import auth, urls
-from include.jdcloud_emulator.control import RequestLog, control_router
+from include.jdcloud_emulator.control import LoggedRequest, RequestLog, control_router
 from include.jdcloud_emulator.exceptions import (
     InternalError,
     InvalidArgument,
@@ -106,6 +106,7 @@ def create_app(settings: EmulatorSettings | None = None, faults: FaultConfig | N
                 raise NotFound(f"api {request.method} {request.url.path} not found")
             route, path_params = found
             operation, service = route.operation.name, route.operation.service
+            request_log.begin(_logged(started, service, operation, request, 0, request_id))
             result, dropped = await _dispatch(emulator, route, path_params, request, body)
             http_status = 504 if dropped else 200
             if dropped:
@@ -115,9 +116,16 @@ def create_app(settings: EmulatorSettings | None = None, faults: FaultConfig | N
             http_status = error.http_code
             return _envelope(request_id, error.http_code, {"error": error.to_json()})
         finally:
-            request_log.add(started, service, operation, request.method, request.url.path, http_status, request_id)
+            request_log.add(_logged(started, service, operation, request, http_status, request_id))
 
     return app
+
+
+def _logged(
+    started: float, service: str, operation: str, request: Request, status: int, request_id: str
+) -> LoggedRequest:
+    client = f"{request.client.host}:{request.client.port}" if request.client else ""
+    return LoggedRequest(started, service, operation, request.method, request.url.path, status, request_id, client)
 
 
 async def _dispatch(

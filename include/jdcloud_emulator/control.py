@@ -22,26 +22,37 @@ class LoggedRequest:
     operation: str
     method: str
     path: str
-    status: int
+    status: int  # 0 while the request is in flight
     request_id: str
+    client: str  # the caller's "host:port", which names its process (e.g. to SIGKILL it mid-call)
 
 
 class RequestLog:
-    """The last requests served (bounded), for tests and benchmarks to count calls."""
+    """The last requests served (bounded), for tests and benchmarks to count calls, and those in flight."""
 
     def __init__(self, capacity: int = 100_000) -> None:
         self._entries: deque[LoggedRequest] = deque(maxlen=capacity)
+        self._in_flight: dict[str, LoggedRequest] = {}
         self._lock = threading.Lock()
 
-    def add(
-        self, time: float, service: str, operation: str, method: str, path: str, status: int, request_id: str
-    ) -> None:
+    def begin(self, entry: LoggedRequest) -> None:
+        """Record a routed request that is being handled (its operation is known, its answer is not)."""
         with self._lock:
-            self._entries.append(LoggedRequest(time, service, operation, method, path, status, request_id))
+            self._in_flight[entry.request_id] = entry
+
+    def add(self, entry: LoggedRequest) -> None:
+        """Record an answered request (it is no longer in flight)."""
+        with self._lock:
+            self._in_flight.pop(entry.request_id, None)
+            self._entries.append(entry)
 
     def entries(self) -> list[LoggedRequest]:
         with self._lock:
             return list(self._entries)
+
+    def in_flight(self) -> list[LoggedRequest]:
+        with self._lock:
+            return list(self._in_flight.values())
 
     def clear(self) -> None:
         with self._lock:
@@ -97,6 +108,13 @@ def list_requests(request: Request, operation: str | None = None, service: str |
         for e in request.app.state.request_log.entries()
         if e.time >= since and operation in (None, e.operation) and service in (None, e.service)
     ]
+    return {"requests": entries, "count": len(entries)}
+
+
+@control_router.get("/requests/in-flight")
+def list_requests_in_flight(request: Request, operation: str | None = None) -> dict:
+    """Requests received and routed but not answered yet (e.g. held by a ``slow_response`` fault)."""
+    entries = [asdict(e) for e in request.app.state.request_log.in_flight() if operation in (None, e.operation)]
     return {"requests": entries, "count": len(entries)}
 
 

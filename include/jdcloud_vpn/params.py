@@ -34,24 +34,40 @@ SECTIONS: dict[str, str] = {
 _NOTSET = object()
 
 
+def _inline_refs(node: Any, defs: Mapping[str, Any], seen: tuple[str, ...] = ()) -> Any:
+    """Return ``node`` with every ``$ref`` replaced by a copy of its definition (the conf models nest, never recurse).
+
+    A Param schema without ``$defs`` is a fraction of the size, and Airflow re-checks each Param's schema
+    against the JSON-schema metaschema every time it resolves the Param (every task start and serialization).
+    """
+    if isinstance(node, list):
+        return [_inline_refs(item, defs, seen) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        name = node["$ref"].rsplit("/", 1)[-1]
+        if name in seen:
+            raise ValueError(f"recursive conf model {' -> '.join((*seen, name))}: cannot inline it into a Param")
+        merged = {**defs[name], **{k: v for k, v in node.items() if k != "$ref"}}  # the field's own keys win
+        return _inline_refs(merged, defs, (*seen, name))
+    return {key: _inline_refs(value, defs, seen) for key, value in node.items()}
+
+
 def _field_schema(field: str, full_schema: dict[str, Any]) -> dict[str, Any]:
-    """Return the self-contained JSON schema of top-level ``field`` (``$ref`` inlined, ``$defs`` kept)."""
-    defs = full_schema["$defs"]
+    """Return the self-contained JSON schema of top-level ``field``: every ``$ref`` inlined, no ``$defs``."""
     schema = copy.deepcopy(full_schema["properties"][field])
     nullable = False
     if "anyOf" in schema:  # Optional[Model]: [{"$ref": ...}, {"type": "null"}]
         branches = [branch for branch in schema.pop("anyOf") if branch != {"type": "null"}]
         nullable = len(branches) == 1
         schema.update(branches[0])
-    if "$ref" in schema:
-        target = copy.deepcopy(defs[schema.pop("$ref").rsplit("/", 1)[-1]])
-        target.pop("description", None)  # the model docstring; the field description is the help text
-        target.pop("title", None)
+    if "$ref" in schema:  # the top-level model's docstring and title give way to the field's description
+        name = schema.pop("$ref").rsplit("/", 1)[-1]
+        target = {k: v for k, v in full_schema["$defs"][name].items() if k not in ("description", "title")}
         schema = {**target, **schema}
+    schema = _inline_refs(schema, full_schema.get("$defs", {}))
     if nullable or schema.get("default", _NOTSET) is None:
         schema["type"] = ["null", schema["type"]]
-    if "$ref" in str(schema):
-        schema["$defs"] = copy.deepcopy(defs)
     return schema
 
 

@@ -99,7 +99,8 @@ def test_request_log_entries_and_filters(api, control):
         f"/v1/regions/{REGION}/bgws/bgw-nope",
     ]
     assert entries[1]["request_id"] == response.request_id
-    assert set(entries[0]) == {"time", "service", "operation", "method", "path", "status", "request_id"}
+    assert set(entries[0]) == {"time", "service", "operation", "method", "path", "status", "request_id", "client"}
+    assert entries[0]["client"].startswith("127.0.0.1:")
     by_operation = control.get("/requests", params={"operation": "DescribeVpcs"}).json()
     assert by_operation["count"] == 1 and by_operation["requests"][0]["request_id"] == response.request_id
     assert control.get("/requests", params={"service": "vpc"}).json()["count"] == 2

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+import threading
 import time
 
 import httpx
@@ -143,6 +145,37 @@ def test_slow_response_seen_with_httpx_read_timeout_then_listed(emulator, api, c
     assert response.status_code == 200 and response.json()["result"]["vpcId"].startswith("vpc-")
     assert sorted(v["vpcName"] for v in api.call("DescribeVpcs", REGION)["vpcs"]) == ["impatient", "patient"]
     assert _remaining(control) == [("CreateVpc", "slow_response", 0)]
+
+
+def test_a_held_request_is_listed_in_flight_with_the_callers_socket(emulator, api, control):
+    """``/requests/in-flight`` shows a call held by ``slow_response``; ``client`` names the caller's socket."""
+    _faults(control, {"operation": "CreateBgw", "kind": "slow_response", "count": 1, "delay_s": 1.0})
+    url = f"{emulator.url}/v1/regions/{REGION}/bgws/"
+    body = json.dumps({"regionId": REGION, "bgwName": "held"})
+    headers = signed_headers(url, "POST", body, "bgw", REGION, DEMO_ACCESS_KEY, DEMO_SECRET_KEY)
+    parsed = httpx.URL(url)
+    caller = http.client.HTTPConnection(parsed.host, parsed.port, timeout=5)
+    caller.connect()
+    local = "{}:{}".format(*caller.sock.getsockname())
+    answers: list[int] = []
+
+    def call() -> None:
+        caller.request("POST", parsed.raw_path.decode(), body=body.encode(), headers=headers)
+        answers.append(caller.getresponse().status)
+
+    worker = threading.Thread(target=call)
+    worker.start()
+    held = api.wait_for(
+        lambda: control.get("/requests/in-flight", params={"operation": "CreateBgw"}).json()["requests"], timeout=3
+    )
+    worker.join()
+    caller.close()
+    [entry] = held
+    assert (entry["operation"], entry["method"], entry["status"], entry["client"]) == ("CreateBgw", "POST", 0, local)
+    assert answers == [200]
+    assert control.get("/requests/in-flight").json() == {"requests": [], "count": 0}
+    [logged] = control.get("/requests", params={"operation": "CreateBgw"}).json()["requests"]
+    assert (logged["request_id"], logged["status"], logged["client"]) == (entry["request_id"], 200, local)
 
 
 def test_slow_response_delays_an_error_answer_too(api, control):

@@ -74,6 +74,19 @@ def test_schemas_sections_and_descriptions():
     assert {"Home site", "Peer site", "Tunnel", "Waits"} <= set(SECTIONS.values())
 
 
+def test_schemas_are_self_contained_without_defs():
+    # Airflow re-checks a Param's schema on every resolve: a copy of every model's $defs in each Param
+    # tripled that cost. Nested models are inlined instead, with the field's own description winning.
+    params = interconnect_params()
+
+    for field, param in params.items():
+        text = json.dumps(param.schema)
+        assert "$ref" not in text and "$defs" not in text, field
+    probe = params["home"].schema["properties"]["probe"]
+    assert [branch["title"] for branch in probe["oneOf"]] == ["ExistingProbe", "CreateProbe"]
+    assert params["timeouts"].schema["properties"]["tunnels_up"]["properties"]["timeout_s"]["exclusiveMinimum"] == 0
+
+
 @pytest.mark.parametrize("seeded", [False, True])
 def test_defaults_validate_against_their_own_schema(example, seeded):
     params = interconnect_params(example if seeded else None)
