@@ -35,6 +35,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -113,6 +114,18 @@ class KilledTask:
     mode: str  # "task": the task runner only; "worker": the supervising LocalExecutor worker and the runner
     killed_pids: list[int]
     at: float  # time.time() of the SIGKILL
+
+
+@dataclass(frozen=True)
+class KilledCall:
+    """What :meth:`RealAirflow.kill_caller` did: the task runner inside an API call, SIGKILLed."""
+
+    operation: str
+    path: str
+    ti_id: str  # the task instance's uuid (the runner's process title)
+    pid: int
+    at: float  # time.time() of the SIGKILL
+    into_call_s: float  # how long the call had been in flight
 
 
 @dataclass
@@ -567,12 +580,15 @@ class RealAirflow:
             self.access_key, self.secret_key, endpoint=self.emulator_endpoint, scheme="http", retry_base_wait=0.05
         )
 
-    def seeded_conf(self, name: str, **overrides: Any) -> dict:
-        """Seed two VPCs with a subnet and a probe VM each (through the SDK) and return the demo conf."""
+    def seeded_conf(self, name: str, *, ephemeral_probes: bool = False, **overrides: Any) -> dict:
+        """Seed two VPCs with a subnet and a probe VM each (through the SDK) and return the demo conf.
+
+        With ``ephemeral_probes`` no VM is seeded: the build creates the probes (``create_in_subnet``).
+        """
         from include.jdcloud_vpn.demo import demo_conf, seed_site
 
         hook = self.hook()
-        seeded = {side: seed_site(hook, side, name=name, with_probe=True) for side in ("home", "peer")}
+        seeded = {side: seed_site(hook, side, name=name, with_probe=not ephemeral_probes) for side in ("home", "peer")}
         conf_overrides = {
             "name": name,
             "timeouts": FAST_WAITS,
@@ -619,6 +635,73 @@ class RealAirflow:
         for proc in targets:
             proc.send_signal(signal.SIGKILL)
         return KilledTask(ti["task_id"], ti["id"], mode, [p.pid for p in targets], at)
+
+    def process_in_call(self, call: Mapping[str, Any]) -> psutil.Process | None:
+        """The process whose socket made ``call`` (an entry of the emulator's ``/requests/in-flight``)."""
+        host, _, port = call["client"].rpartition(":")
+        for conn in psutil.net_connections(kind="tcp"):
+            if (
+                conn.pid
+                and conn.laddr
+                and conn.raddr
+                and (conn.laddr.ip, conn.laddr.port) == (host, int(port))
+                and conn.raddr.port == self.emulator_port
+            ):
+                return psutil.Process(conn.pid)
+        return None
+
+    def kill_caller(self, call: Mapping[str, Any]) -> KilledCall:
+        """SIGKILL the task runner inside ``call`` (an in-flight request); refuse any other process."""
+        proc = self.process_in_call(call)
+        if proc is None:
+            raise HarnessError(f"no process holds the socket {call['client']} of {call['operation']}")
+        title = " ".join(proc.cmdline()).strip()
+        if not title.startswith("airflow worker -- ") or proc.pid not in {p.pid for p in self._harness_processes()}:
+            raise HarnessError(f"{call['operation']} was called by pid {proc.pid} ({title[:80]}), not a task runner")
+        at = time.time()
+        proc.send_signal(signal.SIGKILL)
+        return KilledCall(call["operation"], call["path"], title.rsplit(" ", 1)[-1], proc.pid, at, at - call["time"])
+
+
+class CallKiller:
+    """Watch the emulator's in-flight requests; SIGKILL the task runner inside the first held call of each
+    of ``operations`` (held by a ``slow_response`` fault: the emulator has applied it and not answered yet).
+
+    :param settle_s: how long a call must have been in flight before the kill, so that it has been applied
+    """
+
+    def __init__(self, airflow: RealAirflow, operations: Iterable[str], *, settle_s: float = 0.3) -> None:
+        self.airflow = airflow
+        self.pending = set(operations)
+        self.settle_s = settle_s
+        self.killed: dict[str, KilledCall] = {}
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="call-killer", daemon=True)
+
+    def __enter__(self) -> CallKiller:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _watch(self) -> None:
+        while not self._stop.is_set() and self.pending:
+            try:
+                calls = self.airflow.emulator_api("GET", "/requests/in-flight")["requests"]
+            except httpx.HTTPError as error:
+                self.errors.append(f"in-flight requests: {error}")
+                calls = []
+            for call in calls:
+                if call["operation"] in self.pending and time.time() - call["time"] >= self.settle_s:
+                    self.pending.discard(call["operation"])
+                    try:
+                        self.killed[call["operation"]] = self.airflow.kill_caller(call)
+                    except (HarnessError, psutil.Error) as error:  # the test fails on any
+                        self.errors.append(f"{call['operation']}: {error}")
+            self._stop.wait(0.05)
 
 
 def _term_with_parent() -> None:

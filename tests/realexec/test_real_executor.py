@@ -1,6 +1,7 @@
 """The interconnect DAG on real Airflow components (LocalExecutor, triggerer, supervisor log pipeline).
 
-One harness (``tests/realexec/harness.py``) is shared by the module: ~25 s to start, then
+One harness (``tests/realexec/harness.py``, the ``airflow`` fixture of the package) serves every test: ~25 s to
+start, then
 
 1. secret hygiene: a full build; the PSK (generated into a Variable by the DAG), the access key and the
    secret key must appear in no artifact: task and trigger logs, component output, XCom, rendered
@@ -20,7 +21,6 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -33,21 +33,6 @@ pytestmark = pytest.mark.slow
 
 RUN_TIMEOUT_S = 180
 SLOW_CREATE_S = 4.0  # the emulator holds each of the two CreateVpnConnection calls this long
-
-
-@pytest.fixture(scope="module")
-def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealAirflow]:
-    harness = RealAirflow(tmp_path_factory.mktemp("realexec"), time_scale=0.02, heartbeat_timeout_s=10)
-    started = time.monotonic()
-    harness.start()
-    print(f"\n[harness] Airflow + emulator up in {time.monotonic() - started:.1f}s at {harness.base_dir}")
-    try:
-        yield harness
-    finally:
-        killed = harness.stop()
-        left = harness.leftover_processes()
-        print(f"[harness] stopped; SIGKILLed after the grace period: {killed or 'none'}; left: {left or 'none'}")
-        assert not left, f"processes outlived the harness: {left}"
 
 
 def _ts(value: str | None) -> float | None:

@@ -1,8 +1,9 @@
-"""The fault matrix: every mutating operation type x every injectable fault kind, build then teardown.
+"""The fault matrix (issue 5): every mutating operation type x every fault kind, build then teardown.
 
-Each scenario resets the emulator, seeds two VPCs, injects one count-limited fault, runs the interconnect
-DAG with ``dag.test()`` and then the teardown DAG (a fault on ``ModifyAdminStatus`` is injected before the
-teardown, which is where that operation is called), and checks:
+Four columns run with ``dag.test()`` (``tests/dags/test_fault_matrix.py``): each scenario resets the emulator,
+seeds two VPCs, injects one count-limited fault, runs the interconnect DAG and then the teardown DAG (a
+fault on ``ModifyAdminStatus`` is injected before the teardown, which is where that operation is called),
+and checks:
 
 * the build succeeded and both pings passed (the run's JSON report);
 * 0 duplicates, by listing through the hook: exactly 2 border gateways, 2 VPC attachments, 2 customer
@@ -13,23 +14,30 @@ teardown, which is where that operation is called), and checks:
 
 It records the highest try of any task (from Airflow's task instances) and the API calls beyond a fault-free
 baseline run, run by run, without the waiters' status polls (their number depends on timing, not on the
-fault). The mid-step SIGKILL column needs a real executor and lives in ``tests/realexec/test_real_executor.py``.
+fault).
 
-Used by ``scripts/fault_matrix.py`` (``make faults``) and ``tests/dags/test_fault_matrix.py``.
+The fifth column, the task process SIGKILLed inside the call (Airflow retries it), needs a real executor:
+``tests/realexec/test_kill_matrix.py`` holds each operation's first call in the emulator after applying it,
+SIGKILLs the task runner making it, and checks the same things.
+
+Both modules record their results in the pytest session; ``tests/conftest.py`` prints the one table and
+the ``N passed, N failed`` line at the end of the session (``make faults`` runs just the matrix).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from include.jdcloud_vpn import naming
+from include.jdcloud_vpn.conf import SIDES
 
 if TYPE_CHECKING:  # Airflow is imported only when a scenario runs: a script sets AIRFLOW_HOME first
     import httpx
@@ -39,7 +47,6 @@ if TYPE_CHECKING:  # Airflow is imported only when a scenario runs: a script set
 
 INTERCONNECT_DAG = "jdcloud_vpn_interconnect"
 TEARDOWN_DAG = "jdcloud_vpn_teardown"
-SIDES = ("home", "peer")
 
 # Rows: the mutating operation types of a build and its teardown, in build order (ModifyAdminStatus is
 # called only by the teardown: a tunnel is set DOWN before it is deleted).
@@ -57,22 +64,38 @@ OPERATIONS = (
 )
 TEARDOWN_OPERATIONS = frozenset({"ModifyAdminStatus"})
 
-# Columns: the fault kinds, as the emulator injects them.
+# Columns: the fault kinds; the first four as the emulator injects them (dag.test), the last with a real
+# executor (the emulator holds the applied call; the test SIGKILLs the task runner making it).
 FAULTS = ("rate_limit", "server_error", "read_timeout", "lost_response")
+SIGKILL = "sigkill"
+ALL_FAULTS = (*FAULTS, SIGKILL)
 FAULT_TITLES = {
     "rate_limit": "RATE_LIMIT burst (429 x3)",
     "server_error": "5xx (503 x2)",
     "read_timeout": "read timeout after commit",
     "lost_response": "commit, then lost response (504)",
+    SIGKILL: "task runner SIGKILLed inside the call, after the commit (real scheduler + LocalExecutor)",
 }
 # The answers the emulator logs for the faulted calls (a slow response is a 200 the client gave up on).
 FAULTED_STATUSES = {"rate_limit": [429] * 3, "server_error": [503] * 2, "read_timeout": [200], "lost_response": [504]}
 RATE_LIMIT_BURST = 3
 SERVER_ERRORS = 2
-SIGKILL_NOTE = (
-    "not in this table: the task process SIGKILLed mid-step (Airflow retries it) needs a real executor and "
-    "is covered by tests/realexec/test_real_executor.py"
-)
+SIGKILL_HOLD_S = 6.0  # how long the emulator holds the call the test kills inside (under the SDK's 10 s timeout)
+
+# Calls of each matrix operation by a fault-free build (ModifyAdminStatus: by its teardown), with ephemeral
+# probes; the baseline scenario checks these numbers.
+FAULT_FREE_CALLS = {
+    "CreateBgw": 2,
+    "CreateVpcAttachment": 2,
+    "CreateCustomerGateway": 2,
+    "ModifyCustomerGateway": 2,
+    "CreateVpnConnection": 2,
+    "CreateVpnTunnel": 4,
+    "ModifyAdminStatus": 4,
+    "CreateBgwRoute": 2,
+    "CreateInstances": 2,
+    "InvokeCommand": 2,
+}
 
 # What one build must leave, by listing (both regions together).
 EXPECTED_COUNTS = {
@@ -98,7 +121,6 @@ MATRIX_WAITS = {
 POLL_OPERATIONS = frozenset({"DescribeVpnTunnel", "DescribeInstance", "DescribeRouteTableRules", "DescribeInvocations"})
 # Tasks that run after their DAG's report is written, so the report cannot list them.
 RUNS_AFTER_REPORT = frozenset({"write_report", "delete_probe_vms", "write_teardown_report"})
-TEARDOWN_MODES = ("each", "per_row")
 DEFAULT_CLIENT_TIMEOUT_S = 2  # the connection's ``timeout`` extra while the matrix runs
 DEFAULT_NAME = "fmx"
 
@@ -131,16 +153,19 @@ class Scenario:
             return {"operation_faults": [{"operation": op, "kind": "slow_response", "count": 1, "delay_s": delay}]}
         if self.fault == "lost_response":
             return {"drop_responses": {op: 1}}
-        raise ValueError(f"unknown fault kind {self.fault!r}; expected one of {', '.join(FAULTS)}")
+        if self.fault == SIGKILL:  # applied, then held while the test kills the caller
+            return {
+                "operation_faults": [{"operation": op, "kind": "slow_response", "count": 1, "delay_s": SIGKILL_HOLD_S}]
+            }
+        raise ValueError(f"unknown fault kind {self.fault!r}; expected one of {', '.join(ALL_FAULTS)}")
 
 
-def scenarios(operations: Iterable[str] | None = None, faults: Iterable[str] | None = None) -> list[Scenario]:
-    """The matrix cells, row by row; ``operations`` and ``faults`` select rows and columns (default: all)."""
-    rows, columns = list(operations or OPERATIONS), list(faults or FAULTS)
-    unknown = [r for r in rows if r not in OPERATIONS] + [c for c in columns if c not in FAULTS]
+def scenarios(faults: Iterable[str] = FAULTS) -> list[Scenario]:
+    """The matrix cells of the ``faults`` columns, row by row."""
+    unknown = [f for f in faults if f not in ALL_FAULTS]
     if unknown:
-        raise ValueError(f"unknown rows/columns {unknown}; rows: {', '.join(OPERATIONS)}; columns: {', '.join(FAULTS)}")
-    return [Scenario(op, fault) for op in OPERATIONS if op in rows for fault in FAULTS if fault in columns]
+        raise ValueError(f"unknown fault kinds {unknown}; expected some of {', '.join(ALL_FAULTS)}")
+    return [Scenario(op, fault) for op in OPERATIONS for fault in faults]
 
 
 @dataclass
@@ -154,7 +179,6 @@ class ScenarioResult:
     extra_calls: int | None = None
     extra_by_operation: dict[str, int] = field(default_factory=dict)
     calls: dict[str, dict[str, int]] = field(default_factory=dict)  # run (build, teardown) -> operation -> calls
-    torn_down: bool = False
     counts: dict[str, int] = field(default_factory=dict)
     remaining: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -184,7 +208,6 @@ class ScenarioResult:
             "extra_calls": self.extra_calls,
             "extra_by_operation": self.extra_by_operation,
             "calls": self.calls,
-            "torn_down": self.torn_down,
             "counts": self.counts,
             "remaining": self.remaining,
             "notes": self.notes,
@@ -192,25 +215,7 @@ class ScenarioResult:
         }
 
 
-SeedFunction = Callable[["JDCloudHook", Path], dict[str, Any]]
-
-
-def default_seed(name: str = DEFAULT_NAME) -> SeedFunction:
-    """Seed two VPCs with a subnet each (no probe VM: the build creates ephemeral ones) and return the conf."""
-
-    def seed(hook: JDCloudHook, report_dir: Path) -> dict[str, Any]:
-        from include.jdcloud_vpn.demo import demo_conf, seed_site
-
-        seeded = {side: seed_site(hook, side, name=name, with_probe=False) for side in SIDES}
-        return demo_conf(
-            seeded,
-            name=name,
-            timeouts=MATRIX_WAITS,
-            report_dir=str(report_dir),
-            psk_secret={"variable": f"jdcloud_vpn_psk_{name}"},
-        )
-
-    return seed
+SeedFunction = Callable[["JDCloudHook", Path], dict[str, Any]]  # seeds after a reset, returns the build conf
 
 
 class FaultMatrix:
@@ -221,9 +226,7 @@ class FaultMatrix:
     :param hook: a hook on the same emulator, for seeding and listing (not the DAG's connection)
     :param report_dir: each scenario writes its reports under ``report_dir/<scenario id>``
     :param client_timeout_s: the ``timeout`` of the DAG's connection; a read-timeout fault answers 1 s later
-    :param seed: seeds the network after a reset and returns the build conf (default :func:`default_seed`)
-    :param teardown: ``each``: run the teardown DAG after every build (what issue 5 asks); ``per_row``: only
-        after the first scenario of each row and for faults in the teardown (the next reset cleans up)
+    :param seed: seeds the network after a reset and returns the build conf
     """
 
     def __init__(
@@ -234,56 +237,32 @@ class FaultMatrix:
         hook: JDCloudHook,
         report_dir: Path,
         client_timeout_s: float = DEFAULT_CLIENT_TIMEOUT_S,
-        seed: SeedFunction | None = None,
-        teardown: str = "each",
+        seed: SeedFunction,
     ) -> None:
-        if teardown not in TEARDOWN_MODES:
-            raise ValueError(f"teardown must be one of {', '.join(TEARDOWN_MODES)}, not {teardown!r}")
         self.dags = dags
         self.control = control
         self.hook = hook
         self.report_dir = Path(report_dir)
         self.client_timeout_s = client_timeout_s
-        self.seed = seed or default_seed()
-        self.teardown = teardown
+        self.seed = seed
         self.baseline: ScenarioResult | None = None
-        self._rows_torn_down: set[str] = set()
 
     # ------------------------------------------------------------------ running
 
     def run_baseline(self) -> ScenarioResult:
         """A fault-free build and teardown: the reference for extra API calls (and a check of its own)."""
-        self.baseline = self._run(None, with_teardown=True)
+        self.baseline = self._run(None)
         return self.baseline
 
     def run(self, scenario: Scenario) -> ScenarioResult:
-        with_teardown = (
-            self.teardown == "each" or scenario.phase == "teardown" or scenario.operation not in self._rows_torn_down
-        )
-        result = self._run(scenario, with_teardown=with_teardown)
-        if with_teardown:
-            self._rows_torn_down.add(scenario.operation)
-        else:
-            result.notes.append("teardown checked once per row")
+        if scenario.fault not in FAULTS:
+            raise ValueError(f"{scenario.id}: dag.test() runs the columns {', '.join(FAULTS)} only")
+        result = self._run(scenario)
         if self.baseline is not None:
             self._compare(result, self.baseline)
         return result
 
-    def run_all(
-        self, selected: Sequence[Scenario], progress: Callable[[ScenarioResult], None] | None = None
-    ) -> list[ScenarioResult]:
-        if self.baseline is None:
-            baseline = self.run_baseline()
-            if progress:
-                progress(baseline)
-        results = []
-        for scenario in selected:
-            results.append(self.run(scenario))
-            if progress:
-                progress(results[-1])
-        return results
-
-    def _run(self, scenario: Scenario | None, *, with_teardown: bool) -> ScenarioResult:
+    def _run(self, scenario: Scenario | None) -> ScenarioResult:
         from include.jdcloud_vpn.teardown import TeardownTarget
 
         result = ScenarioResult(scenario)
@@ -303,10 +282,9 @@ class FaultMatrix:
             windows["build"] = self._build(conf, result)
             result.counts = count_resources(self.hook, target)
             result.problems += count_problems(result.counts)
-            if with_teardown:
-                if scenario is not None and scenario.phase == "teardown":
-                    self._inject(scenario)
-                windows["teardown"] = self._teardown(conf, target, result)
+            if scenario is not None and scenario.phase == "teardown":
+                self._inject(scenario)
+            windows["teardown"] = self._teardown(conf, target, result)
             if scenario is not None:
                 self._check_fired(scenario, result)
         finally:
@@ -323,18 +301,13 @@ class FaultMatrix:
         dag_run = self.dags[INTERCONNECT_DAG].test(run_conf=conf)
         window = (began, time.time())
         result.durations["build_s"] = round(time.monotonic() - clock, 2)
-        report = _latest_report(Path(conf["report_dir"]), "interconnect")
+        report = latest_report(Path(conf["report_dir"]), "interconnect")
         if not _succeeded(dag_run):
             failed = ", ".join((report or {}).get("failed_steps") or []) or "see the run's log"
             result.problems.append(f"build failed ({failed})")
-        if report is None:
-            result.problems.append("the build wrote no report")
-            return window
-        _check_attempts(dag_run, report, result)
-        pings = report.get("connectivity") or {}
-        bad = [d for d in ("home_to_peer", "peer_to_home") if not (pings.get(d) or {}).get("ok")]
-        if bad:
-            result.problems.append(f"ping {' and '.join(bad)} failed")
+        result.problems += ping_problems(report)
+        if report is not None:
+            _check_attempts(dag_run, report, result)
         return window
 
     def _teardown(self, conf: dict[str, Any], target: TeardownTarget, result: ScenarioResult) -> tuple[float, float]:
@@ -348,12 +321,11 @@ class FaultMatrix:
         result.durations["teardown_s"] = round(time.monotonic() - clock, 2)
         if not _succeeded(dag_run):
             result.problems.append("teardown run failed")
-        report = _latest_report(Path(conf["report_dir"]), "teardown")
+        report = latest_report(Path(conf["report_dir"]), "teardown")
         if report is None:
             result.problems.append("the teardown wrote no report")
         else:
             _check_attempts(dag_run, report, result)
-        result.torn_down = True
         result.remaining = Teardown(self.hook, target).plan()
         if result.remaining:
             kinds = Counter(item["kind"] for item in result.remaining)
@@ -401,7 +373,16 @@ def _succeeded(dag_run: Any) -> bool:
     return dag_run.state == DagRunState.SUCCESS
 
 
-def _latest_report(report_dir: Path, kind: str) -> dict[str, Any] | None:
+def ping_problems(report: Mapping[str, Any] | None) -> list[str]:
+    """What an interconnect report says went wrong with the pings (both directions must pass)."""
+    if report is None:
+        return ["the build wrote no report"]
+    pings = report.get("connectivity") or {}
+    bad = [d for d in naming.DIRECTIONS if not (pings.get(d) or {}).get("ok")]
+    return [f"ping {' and '.join(bad)} failed"] if bad else []
+
+
+def latest_report(report_dir: Path, kind: str) -> dict[str, Any] | None:
     found = sorted(report_dir.glob(f"{kind}-*.json"), key=lambda p: p.stat().st_mtime)
     return json.loads(found[-1].read_text(encoding="utf-8")) if found else None
 
@@ -464,7 +445,10 @@ def _signed(value: int | None) -> str:
 
 
 def render_table(results: Sequence[ScenarioResult], baseline: ScenarioResult | None = None) -> list[str]:
-    """The matrix as a text table (scenario, outcome, attempts, extra API calls, where they went), then notes."""
+    """The matrix as a text table (scenario, outcome, attempts, extra API calls, where they went), then notes.
+
+    Rows come in matrix order: by operation, then by fault kind (whatever order they ran in).
+    """
     headers = ["scenario", "outcome", "attempts", "extra API calls", "extra calls by operation", "seconds", "notes"]
     rows = []
     if baseline is not None:
@@ -480,7 +464,7 @@ def render_table(results: Sequence[ScenarioResult], baseline: ScenarioResult | N
                 "; ".join(baseline.notes),
             ]
         )
-    for r in results:
+    for r in sorted(results, key=_matrix_order):
         rows.append(
             [
                 r.id,
@@ -488,7 +472,7 @@ def render_table(results: Sequence[ScenarioResult], baseline: ScenarioResult | N
                 str(r.attempts),
                 _signed(r.extra_calls),
                 ", ".join(f"{op} {n:+d}" for op, n in r.extra_by_operation.items()) or "-",
-                f"{r.durations.get('total_s', 0):.1f}",
+                f"{r.durations['total_s']:.1f}" if "total_s" in r.durations else "-",
                 "; ".join(r.notes),
             ]
         )
@@ -503,11 +487,20 @@ def render_table(results: Sequence[ScenarioResult], baseline: ScenarioResult | N
         *(line(row) for row in rows),
         "",
         "columns: " + "; ".join(f"{k} = {v}" for k, v in FAULT_TITLES.items()),
-        "attempts: the highest try of any task in the build and teardown runs (2 = Airflow retried a task)",
+        "attempts: the highest try of any task in the build and teardown runs (2 = Airflow retried a task); "
+        f"{SIGKILL} rows: the try that finished the killed task",
         "extra API calls: over the fault-free baseline, run by run, without the waiters' status polls "
-        f"({', '.join(sorted(POLL_OPERATIONS))}), whose number depends on timing",
-        f"SIGKILL mid-step: {SIGKILL_NOTE}",
+        f"({', '.join(sorted(POLL_OPERATIONS))}), whose number depends on timing; {SIGKILL} rows: calls of "
+        "the killed operation beyond a fault-free build's",
+        f"{SIGKILL} rows share one build and one teardown on a real scheduler: every operation's first call is "
+        "held by the emulator after it applied it and the task runner making it is SIGKILLed; both runs are "
+        "checked like a dag.test scenario, each row for its own retry",
     ]
+
+
+def _matrix_order(result: ScenarioResult) -> tuple[int, int]:
+    scenario = result.scenario
+    return (OPERATIONS.index(scenario.operation), ALL_FAULTS.index(scenario.fault)) if scenario else (-1, -1)
 
 
 def summary_line(results: Sequence[ScenarioResult]) -> str:
@@ -515,33 +508,26 @@ def summary_line(results: Sequence[ScenarioResult]) -> str:
     return f"{passed} passed, {len(results) - passed} failed"
 
 
-@contextlib.contextmanager
-def schema_checks_cached() -> Iterator[None]:
-    """Check each DAG Param schema against its metaschema once, not on every ``Param.resolve()``.
+# ---------------------------------------------------------------------- the pytest session's table
 
-    ``jsonschema.validate()`` re-validates the *schema* before validating the value, and Airflow calls it
-    for every Param on every task start, serialization and comparison. The interconnect's Params inline
-    the conf model's ``$defs``, so that repeated metaschema check is about 10 s of each ``dag.test()``
-    build. Values are still validated on every call; only the (unchanging) schema check is remembered.
-    """
-    import jsonschema
-    from jsonschema import exceptions, validators
+_RESULTS = pytest.StashKey[list[ScenarioResult]]()
+_BASELINE = pytest.StashKey[ScenarioResult]()
 
-    original = jsonschema.validate
-    checked: set[str] = set()
 
-    def validate(instance: Any, schema: Any, cls: Any = None, *args: Any, **kwargs: Any) -> None:
-        cls = cls or validators.validator_for(schema)
-        key = f"{cls.__name__}:{json.dumps(schema, sort_keys=True, default=repr)}"
-        if key not in checked:
-            cls.check_schema(schema)
-            checked.add(key)
-        error = exceptions.best_match(cls(schema, *args, **kwargs).iter_errors(instance))
-        if error is not None:
-            raise error
+def record(config: pytest.Config, result: ScenarioResult) -> None:
+    """Keep a scenario's result (or the baseline's) for the table printed at the end of the session."""
+    if result.scenario is None:
+        config.stash[_BASELINE] = result
+    else:
+        config.stash.setdefault(_RESULTS, []).append(result)
 
-    jsonschema.validate = validate
-    try:
-        yield
-    finally:
-        jsonschema.validate = original
+
+def write_summary(reporter: Any, config: pytest.Config) -> None:
+    """Print the matrix and its ``N passed, N failed`` line (``pytest_terminal_summary``), if any ran."""
+    results = config.stash.get(_RESULTS, [])
+    if not results:
+        return
+    reporter.section("fault matrix")
+    for text in render_table(results, config.stash.get(_BASELINE, None)):
+        reporter.write_line(text)
+    reporter.write_line(f"fault matrix: {summary_line(results)}")
