@@ -105,25 +105,14 @@ class Component:
         )
 
 
-@dataclass
-class KilledTask:
-    """What :meth:`RealAirflow.kill_task_process` did."""
-
-    task_id: str
-    ti_id: str
-    mode: str  # "task": the task runner only; "worker": the supervising LocalExecutor worker and the runner
-    killed_pids: list[int]
-    at: float  # time.time() of the SIGKILL
-
-
 @dataclass(frozen=True)
 class KilledCall:
     """What :meth:`RealAirflow.kill_caller` did: the task runner inside an API call, SIGKILLed."""
 
     operation: str
-    path: str
-    ti_id: str  # the task instance's uuid (the runner's process title)
-    pid: int
+    ti_id: str  # the task instance try's uuid (the runner's process title)
+    mode: str  # "task": the task runner only; "worker": its LocalExecutor worker too
+    pids: list[int]
     at: float  # time.time() of the SIGKILL
     into_call_s: float  # how long the call had been in flight
 
@@ -600,42 +589,6 @@ class RealAirflow:
 
     # ------------------------------------------------------------------ task processes
 
-    def task_processes(self, ti_id: str) -> tuple[psutil.Process | None, psutil.Process | None]:
-        """(supervisor, task runner) of a running task instance.
-
-        The LocalExecutor worker supervises the task: its process title is ``airflow worker --
-        LocalExecutor: <workload>``; the task runner it forks is titled ``airflow worker -- <ti uuid>``.
-        """
-        for proc in self._harness_processes():
-            try:
-                title = " ".join(proc.cmdline()).strip()
-                if title == f"airflow worker -- {ti_id}" and proc.status() != psutil.STATUS_ZOMBIE:
-                    return proc.parent(), proc
-            except psutil.Error:
-                continue
-        return None, None
-
-    def kill_task_process(self, ti: Mapping[str, Any], *, mode: str = "task", timeout: float = 15) -> KilledTask:
-        """SIGKILL the process running ``ti`` (``mode="task"``) or it and its supervisor (``"worker"``)."""
-        if mode not in ("task", "worker"):
-            raise ValueError(f"mode must be 'task' or 'worker', not {mode!r}")
-        deadline = time.monotonic() + timeout
-        supervisor, runner = self.task_processes(ti["id"])
-        while runner is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-            supervisor, runner = self.task_processes(ti["id"])
-        if runner is None:
-            raise HarnessError(f"no process runs task instance {ti['id']} ({ti['task_id']})")
-        if ti.get("pid") and ti["pid"] != runner.pid:
-            raise HarnessError(f"the REST API says pid {ti['pid']} runs {ti['task_id']}, ps says {runner.pid}")
-        targets = [runner] if mode == "task" else [supervisor, runner]
-        if mode == "worker" and (supervisor is None or "LocalExecutor" not in " ".join(supervisor.cmdline())):
-            raise HarnessError(f"the parent of {runner.pid} is not a LocalExecutor worker: {supervisor}")
-        at = time.time()
-        for proc in targets:
-            proc.send_signal(signal.SIGKILL)
-        return KilledTask(ti["task_id"], ti["id"], mode, [p.pid for p in targets], at)
-
     def process_in_call(self, call: Mapping[str, Any]) -> psutil.Process | None:
         """The process whose socket made ``call`` (an entry of the emulator's ``/requests/in-flight``)."""
         host, _, port = call["client"].rpartition(":")
@@ -650,29 +603,55 @@ class RealAirflow:
                 return psutil.Process(conn.pid)
         return None
 
-    def kill_caller(self, call: Mapping[str, Any]) -> KilledCall:
-        """SIGKILL the task runner inside ``call`` (an in-flight request); refuse any other process."""
-        proc = self.process_in_call(call)
-        if proc is None:
+    def kill_caller(self, call: Mapping[str, Any], *, mode: str = "task") -> KilledCall:
+        """SIGKILL the task runner inside ``call`` (an in-flight request): ``mode="task"`` the runner only (its
+        supervisor reports the try failed), ``"worker"`` the runner and its LocalExecutor worker (only the
+        scheduler's heartbeat timeout can tell). Any other caller is refused.
+
+        The worker supervises the task: its process title is ``airflow worker -- LocalExecutor: <workload>``;
+        the task runner it forks is titled ``airflow worker -- <task instance uuid>``.
+        """
+        if mode not in ("task", "worker"):
+            raise ValueError(f"mode must be 'task' or 'worker', not {mode!r}")
+        runner = self.process_in_call(call)
+        if runner is None:
             raise HarnessError(f"no process holds the socket {call['client']} of {call['operation']}")
-        title = " ".join(proc.cmdline()).strip()
-        if not title.startswith("airflow worker -- ") or proc.pid not in {p.pid for p in self._harness_processes()}:
-            raise HarnessError(f"{call['operation']} was called by pid {proc.pid} ({title[:80]}), not a task runner")
+        title = " ".join(runner.cmdline()).strip()
+        if not title.startswith("airflow worker -- ") or runner.pid not in {p.pid for p in self._harness_processes()}:
+            raise HarnessError(f"{call['operation']} was called by pid {runner.pid} ({title[:80]}), not a task runner")
+        targets = [runner]
+        if mode == "worker":
+            supervisor = runner.parent()
+            if supervisor is None or "LocalExecutor" not in " ".join(supervisor.cmdline()):
+                raise HarnessError(f"the parent of {runner.pid} is not a LocalExecutor worker: {supervisor}")
+            targets.insert(0, supervisor)
         at = time.time()
-        proc.send_signal(signal.SIGKILL)
-        return KilledCall(call["operation"], call["path"], title.rsplit(" ", 1)[-1], proc.pid, at, at - call["time"])
+        for proc in targets:
+            proc.send_signal(signal.SIGKILL)
+        return KilledCall(
+            call["operation"], title.rsplit(" ", 1)[-1], mode, [p.pid for p in targets], at, at - call["time"]
+        )
 
 
 class CallKiller:
     """Watch the emulator's in-flight requests; SIGKILL the task runner inside the first held call of each
     of ``operations`` (held by a ``slow_response`` fault: the emulator has applied it and not answered yet).
 
+    :param kill_worker: operations whose whole LocalExecutor worker is killed, not only the task runner
     :param settle_s: how long a call must have been in flight before the kill, so that it has been applied
     """
 
-    def __init__(self, airflow: RealAirflow, operations: Iterable[str], *, settle_s: float = 0.3) -> None:
+    def __init__(
+        self,
+        airflow: RealAirflow,
+        operations: Iterable[str],
+        *,
+        kill_worker: Iterable[str] = (),
+        settle_s: float = 0.3,
+    ) -> None:
         self.airflow = airflow
         self.pending = set(operations)
+        self.kill_worker = set(kill_worker)
         self.settle_s = settle_s
         self.killed: dict[str, KilledCall] = {}
         self.errors: list[str] = []
@@ -698,7 +677,8 @@ class CallKiller:
                 if call["operation"] in self.pending and time.time() - call["time"] >= self.settle_s:
                     self.pending.discard(call["operation"])
                     try:
-                        self.killed[call["operation"]] = self.airflow.kill_caller(call)
+                        mode = "worker" if call["operation"] in self.kill_worker else "task"
+                        self.killed[call["operation"]] = self.airflow.kill_caller(call, mode=mode)
                     except (HarnessError, psutil.Error) as error:  # the test fails on any
                         self.errors.append(f"{call['operation']}: {error}")
             self._stop.wait(0.05)

@@ -4,7 +4,9 @@ For every mutating operation type the emulator holds the first call after applyi
 fault) and :class:`~tests.realexec.harness.CallKiller` SIGKILLs the process making that call, found by the
 call's socket: a task runner of the LocalExecutor. Its supervisor reports the try failed, the scheduler
 retries the task, and the retry must adopt what the killed try applied. The nine build operations are killed
-in one interconnect run, ``ModifyAdminStatus`` in the teardown run that follows.
+in one interconnect run, ``ModifyAdminStatus`` in the teardown run that follows. For ``CreateVpnConnection``
+the whole LocalExecutor worker (supervisor and runner) is killed instead: nothing reports that try, so the
+scheduler's task heartbeat timeout must notice it (an event log entry says so).
 
 Checked like the dag.test columns (``tests/faultmatrix.py``): the build succeeds and both pings pass,
 0 duplicates by listing, 0 resources left after the teardown; and per row: the kill landed inside that
@@ -34,6 +36,7 @@ RUN_TIMEOUT_S = 420
 KILL_SCENARIOS = faultmatrix.scenarios([faultmatrix.SIGKILL])
 # Operations applied again by the retry of a killed try: the retried ping task invokes its command again.
 REAPPLIED_BY_RETRY = {"InvokeCommand": 1}
+KILL_WORKER = frozenset({"CreateVpnConnection"})  # these rows kill the task's whole worker, not its runner
 
 
 def _tries_by_ti_id(airflow: RealAirflow, dag_id: str, run_id: str) -> dict[str, dict[str, Any]]:
@@ -66,7 +69,7 @@ def _run_with_kills(
     faults = [f for s in scenarios for f in s.fault_config(client_timeout_s=0)["operation_faults"]]
     airflow.emulator_api("PUT", "/faults", json={"operation_faults": faults})
     began = time.time()
-    with CallKiller(airflow, [s.operation for s in scenarios]) as killer:
+    with CallKiller(airflow, [s.operation for s in scenarios], kill_worker=KILL_WORKER) as killer:
         airflow.trigger(dag_id, run_id, conf)
         run = airflow.wait_for_run(dag_id, run_id, timeout=RUN_TIMEOUT_S)
     airflow.emulator_api("DELETE", "/faults")
@@ -75,12 +78,12 @@ def _run_with_kills(
 
 
 def _row(
-    airflow: RealAirflow,
     scenario: faultmatrix.Scenario,
     killed: KilledCall | None,
     tries: dict[str, dict[str, Any]],
     applied: Counter,
     run_problems: list[str],
+    heartbeat_timeouts: set[str],
 ) -> faultmatrix.ScenarioResult:
     """One SIGKILL row: the run's own checks plus this operation's kill and retry."""
     result = faultmatrix.ScenarioResult(scenario, problems=list(run_problems))
@@ -94,7 +97,7 @@ def _row(
         return result
     first = tries.get(uuid.UUID(killed.ti_id).hex)
     if first is None:
-        result.problems.append(f"pid {killed.pid} ran no task instance of the run ({killed.ti_id})")
+        result.problems.append(f"pid {killed.pids[-1]} ran no task instance of the run ({killed.ti_id})")
         return result
     final = _final_try(tries, first["task_id"], first["map_index"])
     label = first["task_id"] + (f"[{first['map_index']}]" if first["map_index"] >= 0 else "")
@@ -103,10 +106,14 @@ def _row(
         result.problems.append(f"the killed try {first['try_number']} of {label} ended {first['state']}")
     if final["try_number"] <= first["try_number"] or final["state"] != "success":
         result.problems.append(f"{label} was not retried to success (try {final['try_number']} {final['state']})")
+    what = "runner" if killed.mode == "task" else "worker"
+    pids = ",".join(map(str, killed.pids))
     result.notes.append(
-        f"killed {label} try {first['try_number']} (pid {killed.pid}) {killed.into_call_s:.2f}s into the call; "
-        f"try {final['try_number']} {final['state']}"
+        f"killed the {what} (pid {pids}) of {label} try {first['try_number']} {killed.into_call_s:.2f}s into the "
+        f"call; try {final['try_number']} {final['state']}"
     )
+    if killed.mode == "worker" and first["task_id"] not in heartbeat_timeouts:
+        result.problems.append(f"no heartbeat-timeout event for {label}, whose worker was killed")
     return result
 
 
@@ -154,7 +161,15 @@ def test_sigkill_inside_every_mutating_call(airflow: RealAirflow, pytestconfig: 
     for begin, end in (build_window, teardown_window):
         applied.update(r["operation"] for r in airflow.emulator_requests(since=begin) if r["time"] < end)
     kills = {**build_kills, **teardown_kills}
-    results = [_row(airflow, s, kills.get(s.operation), tries, applied, run_problems) for s in KILL_SCENARIOS]
+    events = airflow.api(
+        "GET",
+        "/api/v2/eventLogs",
+        params={"dag_id": INTERCONNECT_DAG, "run_id": "rx_kill_matrix_build", "event": "heartbeat timeout"},
+    ).json()["event_logs"]
+    heartbeat_timeouts = {e["task_id"] for e in events}
+    results = [
+        _row(s, kills.get(s.operation), tries, applied, run_problems, heartbeat_timeouts) for s in KILL_SCENARIOS
+    ]
     for result in results:
         faultmatrix.record(pytestconfig, result)
 
