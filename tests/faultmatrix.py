@@ -74,7 +74,8 @@ FAULT_TITLES = {
     "server_error": "5xx (503 x2)",
     "read_timeout": "read timeout after commit",
     "lost_response": "commit, then lost response (504)",
-    SIGKILL: "task process SIGKILLed inside the call, after the commit (real scheduler + LocalExecutor; the whole worker for CreateVpnConnection)",
+    SIGKILL: "task process SIGKILLed inside the call, after the commit (real scheduler + LocalExecutor; for "
+    "CreateVpnConnection the whole worker)",
 }
 # The answers the emulator logs for the faulted calls (a slow response is a 200 the client gave up on).
 FAULTED_STATUSES = {"rate_limit": [429] * 3, "server_error": [503] * 2, "read_timeout": [200], "lost_response": [504]}
