@@ -19,7 +19,7 @@ import pytest  # noqa: E402
 
 from include.jdcloud_emulator.server import RunningEmulator, start_in_thread  # noqa: E402
 from include.jdcloud_emulator.settings import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, EmulatorSettings  # noqa: E402
-from tests import faultmatrix  # noqa: E402
+from tests import faultmatrix, summary  # noqa: E402
 from tests.sdk_client import SdkClient  # noqa: E402
 
 # Every simulated latency x 0.002: a 40 s VM boot takes 80 ms, a 20 s tunnel negotiation 40 ms.
@@ -50,5 +50,6 @@ def api(emulator: RunningEmulator, control: httpx.Client) -> SdkClient:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    """The fault matrix's table and ``N passed, N failed`` line, when matrix scenarios ran."""
+    """The fault matrix's table and ``N passed, N failed`` line, then the other evidence sections, if they ran."""
     faultmatrix.write_summary(terminalreporter, config)
+    summary.write(terminalreporter, config)

@@ -13,7 +13,10 @@ from typing import Any
 
 import pytest
 
+from tests import summary
 from tests.dags.conftest import seeded_conf
+
+SECTION = "bad input table (each line: a malformed conf, rejected before any mutating call)"
 
 
 def _set(path: str, value: Any) -> Callable[[dict], None]:
@@ -90,7 +93,7 @@ BAD_INPUTS: list[tuple[str, Callable[[dict], None], str, str]] = [
         "home.probe.instance_id",
         "does not exist",
     ),
-    ("probe VM in another VPC", _probe_of_other_side, "home.probe.instance_id", ""),
+    ("probe VM of the other side", _probe_of_other_side, "home.probe.instance_id", "does not exist in"),
 ]
 
 
@@ -130,7 +133,7 @@ def _problem_lines(output: str, field: str) -> list[str]:
 
 @pytest.mark.parametrize(("case", "change", "field", "rule"), BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])
 def test_bad_input_is_rejected_naming_field_and_rule(
-    dagbag, hook, emulator_control, tmp_path, case, change, field, rule
+    dagbag, hook, emulator_control, tmp_path, pytestconfig, case, change, field, rule
 ):
     conf = seeded_conf(hook, tmp_path, name="badin")
     bad = copy.deepcopy(conf)
@@ -144,9 +147,12 @@ def test_bad_input_is_rejected_naming_field_and_rule(
     served = emulator_control.get("/requests", params={"since": since}).json()["requests"]
     mutating = [r["operation"] for r in served if not r["operation"].startswith("Describe")]
     assert mutating == [], mutating
+    summary.add(pytestconfig, SECTION, f"{case:<30} rejected, {len(mutating)} mutating calls: {problems[0][:110]}")
 
 
-def test_a_psk_breaking_jd_rules_is_rejected_before_anything_is_created(dagbag, hook, emulator_control, tmp_path):
+def test_a_psk_breaking_jd_rules_is_rejected_before_anything_is_created(
+    dagbag, hook, emulator_control, tmp_path, pytestconfig
+):
     from airflow.models.variable import Variable
 
     conf = seeded_conf(hook, tmp_path, name="badpsk")
@@ -157,7 +163,14 @@ def test_a_psk_breaking_jd_rules_is_rejected_before_anything_is_created(dagbag, 
     assert "the pre-shared key in variable jdcloud_vpn_psk_badpsk is not usable" in output and "0x" in output
     assert "DEADBEEF" not in output
     served = emulator_control.get("/requests", params={"since": since}).json()["requests"]
-    assert [r["operation"] for r in served if not r["operation"].startswith("Describe")] == []
+    mutating = [r["operation"] for r in served if not r["operation"].startswith("Describe")]
+    assert mutating == []
+    summary.add(
+        pytestconfig,
+        SECTION,
+        f"{'PSK breaking JD rules':<30} rejected, {len(mutating)} mutating calls: "
+        "the pre-shared key in variable jdcloud_vpn_psk_badpsk is not usable (key not shown)",
+    )
 
 
 def test_the_table_has_at_least_twenty_cases():

@@ -15,10 +15,12 @@ import pytest
 
 from include.jdcloud_emulator.server import free_port
 from include.jdcloud_emulator.settings import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
+from tests import summary
 from tests.conftest import REPO
 from tests.dags.conftest import seeded_conf
 
 pytestmark = pytest.mark.timeout(300)
+SECTION = "concurrency, restarts, credentials"
 SCALE = ("--time-scale", "0.01")
 
 
@@ -28,7 +30,7 @@ def _connection(endpoint: str, secret_key: str) -> str:
 
 
 def test_wrong_credentials_fail_the_first_api_task_without_retries(
-    dagbag, hook, dag_emulator, emulator_control, tmp_path, monkeypatch
+    dagbag, hook, dag_emulator, emulator_control, tmp_path, monkeypatch, pytestconfig
 ):
     conf = seeded_conf(hook, tmp_path, name="badkey")
     monkeypatch.setenv("AIRFLOW_CONN_JDCLOUD_DEFAULT", _connection(dag_emulator.endpoint, "not-the-secret-key"))
@@ -41,6 +43,12 @@ def test_wrong_credentials_fail_the_first_api_task_without_retries(
     # One signed request, refused with 401; nothing retried it and nothing else reached the API.
     assert [(r["method"], r["status"]) for r in served] == [("GET", 401)], served
     assert "/vpcs/" in served[0]["path"]
+    summary.add(
+        pytestconfig,
+        SECTION,
+        f"wrong secret key: {len(served)} API request(s) in all ({served[0]['status']}); check_sites_exist failed on "
+        f"try {tis['check_sites_exist'].try_number}, no retry",
+    )
 
 
 def _start_emulator(port: int, state: Path) -> subprocess.Popen:
@@ -62,7 +70,7 @@ def _start_emulator(port: int, state: Path) -> subprocess.Popen:
     raise RuntimeError("the emulator did not start")
 
 
-def test_emulator_restart_mid_run_loses_nothing(dagbag, tmp_path, monkeypatch, airflow_db):
+def test_emulator_restart_mid_run_loses_nothing(dagbag, tmp_path, monkeypatch, airflow_db, pytestconfig):
     from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
 
     port, state = free_port(), tmp_path / "emulator.sqlite"
@@ -97,6 +105,13 @@ def test_emulator_restart_mid_run_loses_nothing(dagbag, tmp_path, monkeypatch, a
         after = httpx.get(f"http://{endpoint}/emulator-api/state").json()
         assert len(after["vpcs"]) == 2 and len(after["bgws"]) == 2 and len(after["vpnConnections"]) == 2
         assert len(after["vpnTunnels"]) == 4 and len(after["bgwRoutes"]) == 2
+        kinds = ("bgws", "vpcAttachments", "customerGateways", "vpnConnections", "vpnTunnels", "bgwRoutes")
+        summary.add(
+            pytestconfig,
+            SECTION,
+            "emulator SIGKILLed after the first CreateVpnConnection, restarted on its --state file: run "
+            f"{dag_run.state}; " + ", ".join(f"{kind} {len(after[kind])}" for kind in kinds),
+        )
     finally:
         for process in [emulator, *locals().get("restarted", [])]:
             process.kill()

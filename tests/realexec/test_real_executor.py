@@ -23,6 +23,7 @@ from datetime import datetime
 import pytest
 
 from include.jdcloud_vpn import naming
+from tests import summary
 from tests.realexec.harness import INTERCONNECT_DAG, RealAirflow, SecretScan
 
 pytestmark = pytest.mark.slow
@@ -98,7 +99,7 @@ def _successful_creates(airflow: RealAirflow, since: float) -> Counter:
 
 
 @pytest.mark.timeout(420, method="signal")  # includes the harness start (first test of the module)
-def test_secret_hygiene_with_real_task_runner(airflow: RealAirflow) -> None:
+def test_secret_hygiene_with_real_task_runner(airflow: RealAirflow, pytestconfig: pytest.Config) -> None:
     airflow.reset_emulator()
     name, run_id = "rx-secrets", "rx_secret_hygiene"
     conf = airflow.seeded_conf(name)
@@ -169,6 +170,7 @@ def test_secret_hygiene_with_real_task_runner(airflow: RealAirflow) -> None:
         f"SK {len(airflow.secret_key)} chars; every value also searched JSON-escaped"
     )
     print(scan.table())
+    summary.add(pytestconfig, "secret scan (real task runner; hits of the PSK, AK and SK)", *scan.table().splitlines())
     for secret in ("PSK", "SK", "AK"):
         assert scan.total(secret) == 0, f"{secret} found in: {scan.where(secret)}"
 
@@ -187,7 +189,7 @@ def _value(stored: object) -> object:
 
 
 @pytest.mark.timeout(360, method="signal")
-def test_two_runs_of_the_same_interconnect_started_together(airflow: RealAirflow) -> None:
+def test_two_runs_of_the_same_interconnect_started_together(airflow: RealAirflow, pytestconfig: pytest.Config) -> None:
     airflow.reset_emulator()
     name = "rx-conc"
     conf = airflow.seeded_conf(name)
@@ -224,3 +226,9 @@ def test_two_runs_of_the_same_interconnect_started_together(airflow: RealAirflow
     ]
     print(f"[concurrency] steps of the second run ({second['dag_run_id']}) that created something: {created_by_second}")
     assert created_by_second == []
+    summary.add(
+        pytestconfig,
+        "concurrency, restarts, credentials",
+        f"two runs of one interconnect triggered {gap:.2f}s apart: {', '.join(r['state'] for r in runs)}; resources "
+        f"{counts}; steps of the second run that created something: {len(created_by_second)}",
+    )

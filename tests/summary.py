@@ -1,0 +1,25 @@
+"""Evidence sections printed at the end of a pytest session (issue 5: the numbers come from the suite).
+
+A test adds lines to a named section with :func:`add`; ``tests/conftest.py`` prints every section that got
+lines, after the fault matrix table, whatever subset of the suite ran.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+_SECTIONS = pytest.StashKey[dict[str, list[str]]]()
+
+
+def add(config: pytest.Config, section: str, *lines: str) -> None:
+    """Append ``lines`` to ``section`` (sections print in the order they were first used)."""
+    config.stash.setdefault(_SECTIONS, {}).setdefault(section, []).extend(lines)
+
+
+def write(reporter: Any, config: pytest.Config) -> None:
+    for section, lines in config.stash.get(_SECTIONS, {}).items():
+        reporter.section(section)
+        for line in lines:
+            reporter.write_line(line)
