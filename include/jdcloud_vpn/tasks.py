@@ -218,7 +218,6 @@ def vpn_tunnels(conf: Any, connections: dict[str, Any], psk: Any) -> JDCloudVpnT
         poll_interval_s=conf_field("timeouts.tunnels_up.poll_interval_s"),
         jdcloud_conn_id=JDCLOUD_CONN_ID,
         deferrable=True,
-        retries=0,
     )
 
 
@@ -259,7 +258,6 @@ def static_routing(conf: Any, home: dict, peer: dict, connections: dict, after: 
         poll_interval_s=conf_field("timeouts.routes_propagated.poll_interval_s"),
         jdcloud_conn_id=JDCLOUD_CONN_ID,
         deferrable=True,
-        retries=0,
     )
 
 
@@ -292,7 +290,6 @@ def probe_vms(conf: Any) -> dict[str, Any]:
         poll_interval_s=conf_field("timeouts.probe_vm_running.poll_interval_s"),
         jdcloud_conn_id=JDCLOUD_CONN_ID,
         deferrable=True,
-        retries=0,
     )
     return {"home": home, "peer": peer, "running": running}
 

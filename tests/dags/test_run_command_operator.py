@@ -1,11 +1,11 @@
-"""JDCloudRunCommandOperator keeps its invocation in the task state store and re-attaches after a dead worker."""
+"""JDCloudRunCommandOperator keeps its invocation in the task state store; a retry adopts it until it is read."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from airflow_provider_jdcloud.operators.jdcloud import INVOKE_ID_KEY, JDCloudRunCommandOperator
+from airflow_provider_jdcloud.operators.jdcloud import INVOKE_ID_KEY, JUDGED_KEY, JDCloudRunCommandOperator
 from include.jdcloud_vpn.demo import seed_site
 
 
@@ -29,7 +29,7 @@ def _wait(condition, timeout: float = 15.0) -> None:
         time.sleep(0.05)
 
 
-def test_a_retry_reattaches_to_a_running_invocation_and_not_to_a_finished_one(hook, emulator_control):
+def test_a_retry_adopts_the_earlier_invocation_until_a_try_has_read_its_result(hook, emulator_control):
     site = seed_site(hook, "home", name="cmd")
     region, instance_id = site["region"], site["instance_id"]
     _wait(lambda: hook.describe_instance(instance_id, region=region).status == "running")
@@ -42,10 +42,16 @@ def test_a_retry_reattaches_to_a_running_invocation_and_not_to_a_finished_one(ho
     try:
         first = operator._invoke(hook, context)
         assert store.values[INVOKE_ID_KEY] == first
-        assert operator._running_invocation(hook, context) == first  # the next try re-attaches
+        assert operator._unread_invocation(hook, context) == first  # the next try re-attaches to the running one
     finally:
         emulator_control.patch("/latencies", json={"latencies": {"ping_interval": 1.0}})
     _wait(lambda: hook.describe_invocation(first, region=region).finished)
-    assert operator._running_invocation(hook, context) is None  # a finished run is not re-attached
+    # Finished but never read (the try waiting for it was lost): the next try judges it, no second ping.
+    assert operator._unread_invocation(hook, context) == first
+    result = operator.execute_complete(
+        context, {"status": "success", "targets": [{"region": region, "invoke_id": first}]}
+    )
+    assert result["invoke_id"] == first and store.values[JUDGED_KEY] == first
+    assert operator._unread_invocation(hook, context) is None  # once read, a retry runs the command again
     store.values[INVOKE_ID_KEY] = "invoke-doesnotexist"
-    assert operator._running_invocation(hook, context) is None
+    assert operator._unread_invocation(hook, context) is None

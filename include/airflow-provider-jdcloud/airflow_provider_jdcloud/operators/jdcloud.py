@@ -14,18 +14,21 @@ from airflow_provider_jdcloud.exceptions import NotFound
 from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
 from airflow_provider_jdcloud.sensors.jdcloud import DEFERRAL_GRACE_S
 from airflow_provider_jdcloud.triggers.jdcloud import JDCloudWaiterTrigger
-from airflow_provider_jdcloud.waiters import TERMINAL_INVOCATION_STATUSES, wait
+from airflow_provider_jdcloud.waiters import wait
 
 INVOKE_ID_KEY = "invoke_id"
+JUDGED_KEY = "judged_invoke_id"  # the invocation whose result a try has read: a later try runs the command again
 
 
 class JDCloudRunCommandOperator(BaseOperator):
     """Run a shell script on one VM through the cloud assistant and return its exit code and output.
 
-    The command is adopted by name (or created); each try invokes it once, then waits for the invocation
-    to end, deferring to the triggerer when ``deferrable``. The invocation id is kept in the task state
-    store, so a try that follows a dead worker re-attaches to a still-running invocation. The task fails
-    only when the wait times out: judging the exit code is the caller's business (``exit_code``).
+    The command is adopted by name (or created); a try invokes it, then waits for the invocation to end,
+    deferring to the triggerer when ``deferrable``. The invocation id is kept in the task state store, so a
+    try that follows a lost one (a dead worker, or Airflow failing a resumed deferral, apache/airflow#72716)
+    adopts its invocation instead of running the command again, unless a try already read that result.
+    The task fails only when the wait times out: judging the exit code is the caller's business
+    (``exit_code``).
 
     :param region: region of the VM; templated
     :param instance_id: the VM; templated
@@ -73,7 +76,7 @@ class JDCloudRunCommandOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         hook = JDCloudHook(self.jdcloud_conn_id)
-        invoke_id = self._running_invocation(hook, context) or self._invoke(hook, context)
+        invoke_id = self._unread_invocation(hook, context) or self._invoke(hook, context)
         timeout_s, interval_s = float(self.wait_timeout_s), float(self.poll_interval_s)
         targets = [{"region": self.region, "invoke_id": invoke_id}]
         deadline = time.time() + timeout_s
@@ -92,19 +95,17 @@ class JDCloudRunCommandOperator(BaseOperator):
         status, check = wait(hook, "invocations_finished", targets, deadline=deadline, poll_interval=interval_s)
         return self.execute_complete(context, {"status": status, "summary": check.summary, "targets": targets})
 
-    def _running_invocation(self, hook: JDCloudHook, context: Any) -> str | None:
-        """The invocation an earlier try of this task started and that still runs (its worker died)."""
+    def _unread_invocation(self, hook: JDCloudHook, context: Any) -> str | None:
+        """The invocation an earlier try of this task started and no try read the result of."""
         store = context.get("task_state_store")
         invoke_id = store.get(INVOKE_ID_KEY) if store is not None else None
-        if not invoke_id:
+        if not invoke_id or store.get(JUDGED_KEY) == invoke_id:
             return None
         try:
             invocation = hook.describe_invocation(invoke_id, region=self.region)
         except NotFound:
             return None
-        if invocation.status in TERMINAL_INVOCATION_STATUSES:
-            return None  # a finished run is judged by the try that saw it; this try runs the command again
-        self.log.info("Re-attaching to invocation %s started by an earlier try", invoke_id)
+        self.log.info("Adopting invocation %s (%s) started by an earlier try", invoke_id, invocation.status)
         return invoke_id
 
     def _invoke(self, hook: JDCloudHook, context: Any) -> str:
@@ -129,6 +130,9 @@ class JDCloudRunCommandOperator(BaseOperator):
         run = next((i for i in invocation.invocation_instances if i.instance_id == self.instance_id), None)
         if run is None:
             raise AirflowException(f"invocation {invoke_id} has no result for {self.instance_id}")
+        store = context.get("task_state_store")
+        if store is not None:
+            store.set(JUDGED_KEY, invoke_id)
         exit_code = int(run.exit_code) if run.exit_code not in (None, "") else None
         self.log.info("Invocation %s ended %s with exit code %s", invoke_id, run.status, exit_code)
         return {

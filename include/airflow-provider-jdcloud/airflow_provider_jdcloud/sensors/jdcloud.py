@@ -22,7 +22,9 @@ class JDCloudWaiterSensor(BaseSensorOperator):
     """Wait until a waiter reports success for every target.
 
     Unlike plain sensors, ``wait_timeout_s`` and ``poll_interval_s`` are templated, so they can come from a
-    DAG run's conf. When the wait times out the task fails with what the last check saw.
+    DAG run's conf. When the wait times out the task fails with what the last check saw. A timeout and a
+    wait that cannot succeed are final (no retry); a try lost otherwise (a dead worker, or Airflow failing a
+    resumed deferral, apache/airflow#72716) is retried like any task: a wait only reads.
 
     :param targets: dicts naming the resources (``region`` plus ids), or lists of them such as the
         results of mapped tasks; templated
