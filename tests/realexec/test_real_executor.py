@@ -131,14 +131,28 @@ def test_secret_hygiene_with_real_task_runner(airflow: RealAirflow, pytestconfig
     )
 
     tis = airflow.task_instances(INTERCONNECT_DAG, run_id)
-    served_logs = {}
+    served_logs, unserved = {}, []
     for ti in tis:
         for attempt in range(1, ti["try_number"] + 1):
-            suffix = f"/{ti['map_index']}" if ti["map_index"] >= 0 else ""
             path = f"/api/v2/dags/{INTERCONNECT_DAG}/dagRuns/{run_id}/taskInstances/{ti['task_id']}/logs/{attempt}"
-            response = airflow.api("GET", path, params={"map_index": ti["map_index"]} if suffix else None)
-            served_logs[f"{ti['task_id']}[{ti['map_index']}] try {attempt}"] = response.text
-    scan.scan_texts("task logs (REST API, as the UI shows)", served_logs, f"{len(served_logs)} logs")
+            params = {"map_index": ti["map_index"]} if ti["map_index"] >= 0 else None
+            response = airflow.api("GET", path, params=params, check=attempt == ti["try_number"])
+            label = f"{ti['task_id']}[{ti['map_index']}] try {attempt}"
+            if response.status_code == 404:
+                # A try failed by Airflow's defer-exit race (apache/airflow#72716) gets no history row, so the
+                # API cannot find it; its log file was scanned above.
+                assert any(
+                    f"task_id={ti['task_id']}/" in str(p) and p.name == f"attempt={attempt}.log" for p in run_logs
+                )
+                unserved.append(label)
+                continue
+            assert response.status_code == 200, f"{path}: {response.status_code} {response.text[:300]}"
+            served_logs[label] = response.text
+    scan.scan_texts(
+        "task logs (REST API, as the UI shows)",
+        served_logs,
+        f"{len(served_logs)} logs" + (f"; {len(unserved)} earlier tries without a history row" if unserved else ""),
+    )
 
     xcoms = airflow.xcom_values(INTERCONNECT_DAG, run_id)
     scan.scan_texts(
