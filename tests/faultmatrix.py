@@ -38,6 +38,7 @@ import pytest
 
 from include.jdcloud_vpn import naming
 from include.jdcloud_vpn.conf import SIDES
+from tests.waits import fast_waits
 
 if TYPE_CHECKING:  # Airflow is imported only when a scenario runs: a script sets AIRFLOW_HOME first
     import httpx
@@ -111,12 +112,7 @@ EXPECTED_COUNTS = {
 MAX_LIVE_PROBES = 2
 
 # Waits for the sensors and pings: short polls, generous timeouts (the emulator runs at a tiny time scale).
-MATRIX_WAITS = {
-    "tunnels_up": {"timeout_s": 30, "poll_interval_s": 0.1},
-    "routes_propagated": {"timeout_s": 30, "poll_interval_s": 0.1},
-    "probe_vm_running": {"timeout_s": 30, "poll_interval_s": 0.1},
-    "ping": {"timeout_s": 30, "poll_interval_s": 0.1},
-}
+MATRIX_WAITS = fast_waits(timeout_s=30, poll_interval_s=0.1)
 # Operations the waiters poll (tunnels UP, VMs running, routes learned, invocation ended): how often they
 # are called depends on timing, not on the fault, so extra calls are counted without them.
 POLL_OPERATIONS = frozenset({"DescribeVpnTunnel", "DescribeInstance", "DescribeRouteTableRules", "DescribeInvocations"})

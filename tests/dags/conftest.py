@@ -15,15 +15,11 @@ import pytest
 
 from include.jdcloud_emulator.server import RunningEmulator, start_in_thread
 from include.jdcloud_emulator.settings import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, EmulatorSettings
+from tests.waits import fast_waits
 
 # Latencies x 0.01: a 40 s VM boot takes 0.4 s, a 20 s tunnel negotiation 0.2 s.
 DAG_TEST_TIME_SCALE = 0.01
-FAST_WAITS = {
-    "tunnels_up": {"timeout_s": 30, "poll_interval_s": 0.2},
-    "routes_propagated": {"timeout_s": 30, "poll_interval_s": 0.2},
-    "probe_vm_running": {"timeout_s": 30, "poll_interval_s": 0.2},
-    "ping": {"timeout_s": 30, "poll_interval_s": 0.2},
-}
+FAST_WAITS = fast_waits(timeout_s=30, poll_interval_s=0.2)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -47,6 +47,8 @@ import httpx
 import psutil
 from cryptography.fernet import Fernet
 
+from tests.waits import fast_waits
+
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent  # .venv/bin when pytest runs as .venv/bin/python
 INTERCONNECT_DAG = "jdcloud_vpn_interconnect"
@@ -56,12 +58,7 @@ FINISHED_RUN_STATES = ("success", "failed")
 FINISHED_TI_STATES = ("success", "failed", "skipped", "upstream_failed", "removed")
 
 # Simulated waits are short at a small time scale; poll the sensors/triggers often.
-FAST_WAITS = {
-    "tunnels_up": {"timeout_s": 60, "poll_interval_s": 0.3},
-    "routes_propagated": {"timeout_s": 60, "poll_interval_s": 0.3},
-    "probe_vm_running": {"timeout_s": 60, "poll_interval_s": 0.3},
-    "ping": {"timeout_s": 60, "poll_interval_s": 0.3},
-}
+FAST_WAITS = fast_waits(timeout_s=60, poll_interval_s=0.3)
 
 
 class HarnessError(RuntimeError):
