@@ -10,6 +10,11 @@ from typing import Any
 
 import pytest
 
+# The sections, one title each, whichever tests add to them.
+BAD_INPUT = "bad input table (each line: a malformed conf, rejected before any mutating call)"
+RESILIENCE = "concurrency, restarts, credentials"
+SECRET_SCAN = "secret scan (real task runner; hits of the PSK, AK and SK)"
+
 _SECTIONS = pytest.StashKey[dict[str, list[str]]]()
 
 

@@ -16,8 +16,6 @@ import pytest
 from tests import summary
 from tests.dags.conftest import seeded_conf
 
-SECTION = "bad input table (each line: a malformed conf, rejected before any mutating call)"
-
 
 def _set(path: str, value: Any) -> Callable[[dict], None]:
     def change(conf: dict) -> None:
@@ -147,7 +145,8 @@ def test_bad_input_is_rejected_naming_field_and_rule(
     served = emulator_control.get("/requests", params={"since": since}).json()["requests"]
     mutating = [r["operation"] for r in served if not r["operation"].startswith("Describe")]
     assert mutating == [], mutating
-    summary.add(pytestconfig, SECTION, f"{case:<30} rejected, {len(mutating)} mutating calls: {problems[0][:110]}")
+    line = f"{case:<30} rejected, {len(mutating)} mutating calls: {problems[0][:110]}"
+    summary.add(pytestconfig, summary.BAD_INPUT, line)
 
 
 def test_a_psk_breaking_jd_rules_is_rejected_before_anything_is_created(
@@ -167,7 +166,7 @@ def test_a_psk_breaking_jd_rules_is_rejected_before_anything_is_created(
     assert mutating == []
     summary.add(
         pytestconfig,
-        SECTION,
+        summary.BAD_INPUT,
         f"{'PSK breaking JD rules':<30} rejected, {len(mutating)} mutating calls: "
         "the pre-shared key in variable jdcloud_vpn_psk_badpsk is not usable (key not shown)",
     )

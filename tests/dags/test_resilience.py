@@ -20,7 +20,6 @@ from tests.conftest import REPO
 from tests.dags.conftest import seeded_conf
 
 pytestmark = pytest.mark.timeout(300)
-SECTION = "concurrency, restarts, credentials"
 SCALE = ("--time-scale", "0.01")
 
 
@@ -45,7 +44,7 @@ def test_wrong_credentials_fail_the_first_api_task_without_retries(
     assert "/vpcs/" in served[0]["path"]
     summary.add(
         pytestconfig,
-        SECTION,
+        summary.RESILIENCE,
         f"wrong secret key: {len(served)} API request(s) in all ({served[0]['status']}); check_sites_exist failed on "
         f"try {tis['check_sites_exist'].try_number}, no retry",
     )
@@ -108,7 +107,7 @@ def test_emulator_restart_mid_run_loses_nothing(dagbag, tmp_path, monkeypatch, a
         kinds = ("bgws", "vpcAttachments", "customerGateways", "vpnConnections", "vpnTunnels", "bgwRoutes")
         summary.add(
             pytestconfig,
-            SECTION,
+            summary.RESILIENCE,
             "emulator SIGKILLed after the first CreateVpnConnection, restarted on its --state file: run "
             f"{dag_run.state}; " + ", ".join(f"{kind} {len(after[kind])}" for kind in kinds),
         )

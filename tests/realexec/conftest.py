@@ -34,7 +34,7 @@ def airflow(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Confi
         scheduler_log = (harness.proc_dir / "scheduler.out").read_text(encoding="utf-8", errors="replace")
         summary.add(
             pytestconfig,
-            "concurrency, restarts, credentials",
+            summary.RESILIENCE,
             f"real-executor session: {len(DEFER_EXIT_RACE.findall(scheduler_log))} task tries failed by Airflow's "
             "defer-exit race (apache/airflow#72716), each then retried by Airflow",
         )

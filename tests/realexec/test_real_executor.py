@@ -184,7 +184,7 @@ def test_secret_hygiene_with_real_task_runner(airflow: RealAirflow, pytestconfig
         f"SK {len(airflow.secret_key)} chars; every value also searched JSON-escaped"
     )
     print(scan.table())
-    summary.add(pytestconfig, "secret scan (real task runner; hits of the PSK, AK and SK)", *scan.table().splitlines())
+    summary.add(pytestconfig, summary.SECRET_SCAN, *scan.table().splitlines())
     for secret in ("PSK", "SK", "AK"):
         assert scan.total(secret) == 0, f"{secret} found in: {scan.where(secret)}"
 
@@ -242,7 +242,7 @@ def test_two_runs_of_the_same_interconnect_started_together(airflow: RealAirflow
     assert created_by_second == []
     summary.add(
         pytestconfig,
-        "concurrency, restarts, credentials",
+        summary.RESILIENCE,
         f"two runs of one interconnect triggered {gap:.2f}s apart: {', '.join(r['state'] for r in runs)}; resources "
         f"{counts}; steps of the second run that created something: {len(created_by_second)}",
     )
