@@ -1,14 +1,16 @@
 """
 ### Scheduled DR drill: tear the interconnect down, rebuild it, prove connectivity, measure the RTO
 
-Runs on the cron in Variable `jdcloud_vpn_drill_cron` (default Saturday 03:00 Asia/Shanghai) against the
-conf in Variable `jdcloud_vpn_drill_conf`, or on demand with an `interconnect` conf.
+Runs on the cron of Airflow option `[jdcloud_vpn] drill_cron` (environment variable
+`AIRFLOW__JDCLOUD_VPN__DRILL_CRON`; default `0 3 * * 6`, Saturday 03:00) in the time zone of
+`[jdcloud_vpn] drill_timezone` (`AIRFLOW__JDCLOUD_VPN__DRILL_TIMEZONE`; default `Asia/Shanghai`), against
+the conf in Variable `jdcloud_vpn_drill_conf`, or on demand with an `interconnect` conf.
 
 1. **Baseline**: probe VMs and a ping both ways on the interconnect as it is (a failure is recorded; the
    drill goes on, since a rebuild is also a repair).
 2. **Gate**: with `require_approval`, a person approves the destruction in the UI first.
 3. **Teardown**: the teardown DAG's task group (safe order, verify nothing is left).
-4. **Rebuild**: the interconnect DAG's task groups (the same tasks, not a copy).
+4. **Rebuild**: the interconnect DAG's build (the same tasks, not a copy).
 5. **Verify**: ping both ways. RTO = teardown finished -> both pings pass.
 
 The report (JSON + Markdown with the last drills' RTO table and chart) is appended to the drill history;
@@ -18,19 +20,16 @@ a failed drill alerts through the configured notifier and says where it stopped.
 from __future__ import annotations
 
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import Variable, dag
-from airflow.timetables.trigger import CronTriggerTimetable
+from airflow.sdk import dag
 
 from include.jdcloud_vpn import drill_tasks, tasks, teardown_tasks
+from include.jdcloud_vpn.build import build_interconnect
 from include.jdcloud_vpn.guard import ensure_exclusive_run
 from include.jdcloud_vpn.policies import VPN_DEFAULT_ARGS
 
 
 @dag(
-    schedule=CronTriggerTimetable(
-        Variable.get(drill_tasks.DRILL_CRON_VARIABLE, default=drill_tasks.DEFAULT_DRILL_CRON),
-        timezone="Asia/Shanghai",
-    ),
+    schedule=drill_tasks.drill_schedule(),
     catchup=False,
     max_active_runs=1,
     params=drill_tasks.drill_params(),
@@ -69,24 +68,18 @@ def jdcloud_vpn_dr_drill() -> None:
     teardown_finished = drill_tasks.milestone.override(task_id="milestone_teardown_finished")("teardown_finished")
     teardown["verified"] >> teardown_finished
 
-    # 4. Rebuild, reusing the interconnect DAG's task groups (tutorial steps 1-13 and routing).
-    psk = tasks.ensure_pre_shared_key(conf)
-    home = tasks.site_gateways.override(group_id="home_region")(conf, "home")
-    peer = tasks.site_gateways.override(group_id="peer_region")(conf, "peer")
-    teardown_finished >> psk >> [home["bgw"], home["cgw"], peer["bgw"], peer["cgw"]]
-    connections = tasks.vpn_connections(conf, home, peer)
-    tunnels_up = tasks.vpn_tunnels(conf, connections, psk)
-    routes_learned = tasks.static_routing(conf, home, peer, connections, after=tunnels_up)
-    probes = tasks.probe_vms(conf)
-    teardown_finished >> [probes["home"], probes["peer"]]
+    # 4. Rebuild: the interconnect DAG's build (tutorial steps 1-13, routing, probe VMs).
+    build = build_interconnect(conf, after=[teardown_finished])
     rebuild_finished = drill_tasks.milestone.override(task_id="milestone_rebuild_finished")("rebuild_finished")
-    [routes_learned, probes["running"]] >> rebuild_finished
+    [build.routes_learned, build.probes["running"]] >> rebuild_finished
 
     # 5. Verify: ping both ways; the RTO ends when both pass.
-    pings = tasks.connectivity_test(conf, probes, after=[rebuild_finished])
+    pings = tasks.connectivity_test(conf, build.probes, after=[rebuild_finished])
     report = drill_tasks.write_drill_report(conf)
     pings >> report
-    cleanup = tasks.delete_probe_vms(conf).as_teardown(setups=[probes["home"].operator, probes["peer"].operator])
+    cleanup = tasks.delete_probe_vms(conf).as_teardown(
+        setups=[build.probes["home"].operator, build.probes["peer"].operator]
+    )
     report >> cleanup
 
 

@@ -19,9 +19,10 @@ The run ends with a JSON and Markdown report under the conf's `report_dir`.
 
 from __future__ import annotations
 
-from airflow.sdk import cross_downstream, dag
+from airflow.sdk import dag
 
 from include.jdcloud_vpn import tasks
+from include.jdcloud_vpn.build import build_interconnect
 from include.jdcloud_vpn.guard import ensure_exclusive_run
 from include.jdcloud_vpn.params import interconnect_params
 from include.jdcloud_vpn.policies import VPN_DEFAULT_ARGS
@@ -40,31 +41,24 @@ def jdcloud_vpn_interconnect() -> None:
     conf = tasks.validate_interconnect_conf()
     sites = tasks.check_sites_exist(conf)
     ensure_exclusive_run(conf) >> sites
-    psk = tasks.ensure_pre_shared_key(conf)
 
-    # Steps 1-3 (home region) and 5-7 (peer region): border gateway, VPC attachment, customer gateway.
-    home = tasks.site_gateways.override(group_id="home_region")(conf, "home")
-    peer = tasks.site_gateways.override(group_id="peer_region")(conf, "peer")
-    # Nothing is created before the conf, the two sites and the pre-shared key have been checked.
-    cross_downstream([sites, psk], [home["bgw"], home["cgw"], peer["bgw"], peer["cgw"]])
+    # The build, in the tutorial's order (the DR drill's rebuild is the same build), once the sites and the
+    # pre-shared key have been checked:
+    #   steps 1-3 / 5-7  home_region, peer_region  border gateway, VPC attachment, customer gateway per region
+    #   steps 8-11       vpn_connections           VPN connection (peer), cross-wire, VPN connection (home), cross-wire
+    #   steps 12-13      vpn_tunnels               two tunnels per side, then wait until all are UP
+    #   routing          static_routing            a static route per border gateway, then wait until the VPCs learn it
+    #   test steps a/b   probe_vms                 a probe VM per VPC (started early), then wait until both run
+    build = build_interconnect(conf, after=[sites])
 
-    # Steps 8-11: VPN connection in the peer region, cross-wire, VPN connection in the home region, cross-wire.
-    connections = tasks.vpn_connections(conf, home, peer)
-
-    # Steps 12-13: tunnels on both sides, then wait until they are UP.
-    tunnels_up = tasks.vpn_tunnels(conf, connections, psk)
-
-    # Routing: static routes on both border gateways, then wait until the VPC route tables learn them.
-    routes_learned = tasks.static_routing(conf, home, peer, connections, after=tunnels_up)
-
-    # Test: probe VMs (started early, they take longest), then ping home -> peer and peer -> home.
-    probes = tasks.probe_vms(conf)
-    sites >> [probes["home"], probes["peer"]]
-    pings = tasks.connectivity_test(conf, probes, after=[routes_learned])
+    # Test step c: ping home -> peer, then peer -> home.
+    pings = tasks.connectivity_test(conf, build.probes, after=[build.routes_learned])
 
     report = tasks.write_report(conf)
     pings >> report
-    cleanup = tasks.delete_probe_vms(conf).as_teardown(setups=[probes["home"].operator, probes["peer"].operator])
+    cleanup = tasks.delete_probe_vms(conf).as_teardown(
+        setups=[build.probes["home"].operator, build.probes["peer"].operator]
+    )
     report >> cleanup
 
 

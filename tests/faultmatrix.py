@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # Airflow is imported only when a scenario runs: a script set
     import httpx
 
     from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
-    from include.jdcloud_vpn.teardown import TeardownTarget
+    from include.jdcloud_vpn.conf import TeardownTarget
 
 INTERCONNECT_DAG = "jdcloud_vpn_interconnect"
 TEARDOWN_DAG = "jdcloud_vpn_teardown"
@@ -260,7 +260,7 @@ class FaultMatrix:
         return result
 
     def _run(self, scenario: Scenario | None) -> ScenarioResult:
-        from include.jdcloud_vpn.teardown import TeardownTarget
+        from include.jdcloud_vpn.conf import TeardownTarget
 
         result = ScenarioResult(scenario)
         started = time.monotonic()
@@ -323,7 +323,7 @@ class FaultMatrix:
             result.problems.append("the teardown wrote no report")
         else:
             _check_attempts(dag_run, report, result)
-        result.remaining = Teardown(self.hook, target).plan()
+        result.remaining = [item.model_dump(mode="json") for item in Teardown(self.hook, target).plan()]
         if result.remaining:
             kinds = Counter(item["kind"] for item in result.remaining)
             result.problems.append("left after teardown: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))

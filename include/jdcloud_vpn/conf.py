@@ -511,6 +511,27 @@ class InterconnectConf(_FrozenModel):
         raise ValueError(f"Invalid tunnel index: {index}, expected 1 or 2")
 
 
+class TeardownTarget(_FrozenModel):
+    """Which interconnect to remove: its name and the two regions (all a teardown needs)."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="Interconnect name, as in the build's conf.")
+    home_region: Region = Field(description="Home region.")
+    peer_region: Region = Field(description="Peer region.")
+
+    @model_validator(mode="after")
+    def _distinct_regions(self) -> TeardownTarget:
+        if self.home_region == self.peer_region:
+            raise ValueError("home_region and peer_region must differ")
+        return self
+
+    @classmethod
+    def from_conf(cls, conf: InterconnectConf) -> TeardownTarget:
+        return cls(name=conf.name, home_region=conf.home.region, peer_region=conf.peer.region)
+
+    def region(self, side: Side) -> Region:
+        return self.home_region if side == "home" else self.peer_region
+
+
 # --- entry point ------------------------------------------------------------------------------------
 
 

@@ -8,6 +8,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from include.jdcloud_vpn.report import fmt, markdown_table, steps_table
+
 HISTORY_ROWS = 10
 
 
@@ -73,44 +75,44 @@ def render_rto_svg(history: list[dict[str, Any]], rows: int = HISTORY_ROWS) -> s
     return "\n".join(parts) + "\n"
 
 
-def _fmt(value: Any) -> str:
-    return "-" if value is None else (f"{value:.2f}" if isinstance(value, float) else str(value))
-
-
 def render_drill_markdown(report: dict[str, Any], history: list[dict[str, Any]], chart_name: str) -> str:
-    phases = report["phases"]
+    recent = list(reversed(history[-HISTORY_ROWS:]))
     lines = [
         f"# DR drill report: interconnect `{report['interconnect']}`",
         "",
         f"- status: **{report['status']}**"
         + (f", stopped at `{report['stopped_at']}`" if report["stopped_at"] else ""),
-        f"- RTO (teardown finished -> both pings pass): **{_fmt(report['rto_s'])} s**",
+        f"- RTO (teardown finished -> both pings pass): **{fmt(report['rto_s'])} s**",
         f"- baseline connectivity before the drill: {'ok' if report['baseline_ok'] else 'FAILED'}",
         f"- DAG run: `{report['dag_id']}` / `{report['run_id']}`",
         "",
         "## Phases",
         "",
-        "| phase | duration (s) |",
-        "|---|---|",
-        *[f"| {name.removesuffix('_s')} | {_fmt(value)} |" for name, value in phases.items()],
+        *markdown_table(["phase", "duration (s)"], ([n.removesuffix("_s"), v] for n, v in report["phases"].items())),
         "",
-        f"## Last {min(len(history), HISTORY_ROWS)} drills",
+        f"## Last {len(recent)} drills",
         "",
         f"![RTO of the last drills]({chart_name})",
         "",
-        "| date | status | RTO (s) | teardown (s) | rebuild (s) | stopped at |",
-        "|---|---|---|---|---|---|",
+        *markdown_table(
+            ["date", "status", "RTO (s)", "teardown (s)", "rebuild (s)", "stopped at"],
+            (
+                [
+                    d.get("date"),
+                    d.get("status"),
+                    d.get("rto_s"),
+                    (d.get("phases") or {}).get("teardown_s"),
+                    (d.get("phases") or {}).get("rebuild_s"),
+                    d.get("stopped_at"),
+                ]
+                for d in recent
+            ),
+        ),
+        "",
+        "## Steps",
+        "",
+        *steps_table(report["steps"]),
     ]
-    for drill in reversed(history[-HISTORY_ROWS:]):
-        p = drill.get("phases") or {}
-        lines.append(
-            f"| {drill.get('date')} | {drill.get('status')} | {_fmt(drill.get('rto_s'))} | "
-            f"{_fmt(p.get('teardown_s'))} | {_fmt(p.get('rebuild_s'))} | {drill.get('stopped_at') or '-'} |"
-        )
-    lines += ["", "## Steps", "", "| task | status | attempts | duration (s) |", "|---|---|---|---|"]
-    for step in report["steps"]:
-        task = step["task_id"] + (f"[{step['map_index']}]" if step.get("map_index", -1) >= 0 else "")
-        lines.append(f"| {task} | {step['status']} | {_fmt(step.get('attempts'))} | {_fmt(step.get('duration_s'))} |")
     return "\n".join(lines) + "\n"
 
 

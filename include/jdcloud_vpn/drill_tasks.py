@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from pathlib import Path
 from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Param, Variable, get_current_context, task
+from airflow.sdk import conf as airflow_conf
 from airflow.sdk.exceptions import AirflowFailException
+from airflow.timetables.trigger import CronTriggerTimetable
 
-from include.jdcloud_vpn.conf import ConfError, validate_conf
+from include.jdcloud_vpn.conf import ConfError, InterconnectConf, validate_conf
 from include.jdcloud_vpn.drill import (
     append_history,
     history_entry,
@@ -22,14 +23,20 @@ from include.jdcloud_vpn.drill import (
     render_drill_markdown,
     render_rto_svg,
 )
+from include.jdcloud_vpn.naming import DIRECTIONS
 from include.jdcloud_vpn.notifiers import drill_notifiers
-from include.jdcloud_vpn.report import write_report
+from include.jdcloud_vpn.report import report_stem, save_report
+from include.jdcloud_vpn.results import DrillReportFiles
 from include.jdcloud_vpn.runinfo import step_records
+from include.jdcloud_vpn.taskflow import typed_task
 from include.jdcloud_vpn.tasks import VALIDATE_TASK_ID
 
 DRILL_CONF_VARIABLE = "jdcloud_vpn_drill_conf"
-DRILL_CRON_VARIABLE = "jdcloud_vpn_drill_cron"
-DEFAULT_DRILL_CRON = "0 3 * * 6"  # Saturday 03:00 (Asia/Shanghai): low traffic, people around on Monday
+#: Airflow config section of the drill's schedule: ``[jdcloud_vpn] drill_cron`` and ``drill_timezone``, or the
+#: environment variables ``AIRFLOW__JDCLOUD_VPN__DRILL_CRON`` and ``AIRFLOW__JDCLOUD_VPN__DRILL_TIMEZONE``.
+CONFIG_SECTION = "jdcloud_vpn"
+DEFAULT_DRILL_CRON = "0 3 * * 6"  # Saturday 03:00: low traffic, people around on Monday
+DEFAULT_DRILL_TIMEZONE = "Asia/Shanghai"
 MILESTONES = (
     "drill_started",
     "baseline_done",
@@ -37,6 +44,14 @@ MILESTONES = (
     "teardown_finished",
     "rebuild_finished",
 )
+
+
+def drill_schedule() -> CronTriggerTimetable:
+    """The drill's cron and time zone from Airflow's config (file or environment), read without a DB query."""
+    return CronTriggerTimetable(
+        airflow_conf.get(CONFIG_SECTION, "drill_cron", fallback=DEFAULT_DRILL_CRON),
+        timezone=airflow_conf.get(CONFIG_SECTION, "drill_timezone", fallback=DEFAULT_DRILL_TIMEZONE),
+    )
 
 
 def drill_params() -> dict[str, Param]:
@@ -59,8 +74,8 @@ def drill_params() -> dict[str, Param]:
     }
 
 
-@task(task_id=VALIDATE_TASK_ID, retries=0)
-def validate_drill_conf(params: dict[str, Any] | None = None) -> dict[str, Any]:
+@typed_task(task_id=VALIDATE_TASK_ID, retries=0)
+def validate_drill_conf(params: dict | None = None) -> InterconnectConf:
     """Read the interconnect conf (the ``interconnect`` param, else the Variable) and validate it whole."""
     raw = (params or {}).get("interconnect")
     if raw is None:
@@ -71,7 +86,7 @@ def validate_drill_conf(params: dict[str, Any] | None = None) -> dict[str, Any]:
             )
         raw = json.loads(stored)
     try:
-        return validate_conf(raw).model_dump(mode="json")
+        return validate_conf(raw)
     except ConfError as error:
         raise AirflowFailException(f"invalid interconnect conf:\n{error}") from None
 
@@ -107,8 +122,8 @@ def _milestones(ti: Any, steps: list[dict[str, Any]]) -> dict[str, float | None]
 
 
 def _pings(ti: Any, steps: list[dict[str, Any]], group: str) -> dict[str, dict[str, Any] | None]:
-    stats: dict[str, dict[str, Any] | None] = {"home_to_peer": None, "peer_to_home": None}
-    for direction in stats:
+    stats: dict[str, dict[str, Any] | None] = dict.fromkeys(DIRECTIONS)
+    for direction in DIRECTIONS:
         task_id = f"{group}.ping_{direction}"
         if any(s["task_id"] == task_id for s in steps):
             stats[direction] = ti.xcom_pull(task_ids=task_id, key="connectivity")
@@ -121,8 +136,8 @@ def _first_failure(context: Any, steps: list[dict[str, Any]]) -> str | None:
     return next((task_id for task_id in order if task_id in failed), None)
 
 
-@task(trigger_rule="all_done", retries=0)
-def write_drill_report(conf: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, Any]:
+@typed_task(trigger_rule="all_done", retries=0)
+def write_drill_report(conf: InterconnectConf, params: dict | None = None) -> DrillReportFiles:
     """Write the drill report and history (with the RTO chart); alert through the notifiers on failure."""
     context = get_current_context()
     ti = context["ti"]
@@ -135,7 +150,7 @@ def write_drill_report(conf: dict[str, Any], params: dict[str, Any] | None = Non
     stopped_at = _first_failure(context, steps)
     report = {
         "kind": "dr_drill",
-        "interconnect": conf["name"],
+        "interconnect": conf.name,
         "dag_id": ti.dag_id,
         "run_id": ti.run_id,
         "status": "success" if stopped_at is None and marks["connectivity_restored"] else "failed",
@@ -148,18 +163,24 @@ def write_drill_report(conf: dict[str, Any], params: dict[str, Any] | None = Non
         "connectivity": verify,
         "steps": steps,
     }
-    report_dir = Path(conf["report_dir"])
+    report_dir = Path(conf.report_dir)
     history_path = Path((params or {}).get("history_file") or report_dir / "drill-history.jsonl")
     history = append_history(history_path, history_entry(report))
     chart = history_path.with_suffix(".svg")
     chart.write_text(render_rto_svg(history), encoding="utf-8")
-    stem = f"drill-{conf['name']}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', ti.run_id)}"
+    stem = report_stem("drill", conf.name, ti.run_id)
     markdown = render_drill_markdown(report, history, os.path.relpath(chart, report_dir))
-    paths = write_report(report, str(report_dir), stem, markdown=markdown)
+    paths = save_report(report, str(report_dir), stem, markdown=markdown)
     print(f"Drill report written to {paths[0]} and {paths[1]}; RTO {report['rto_s']} s; history {history_path}")
     if report["status"] != "success":
         summary = {"stopped_at": stopped_at, "rto_s": report["rto_s"], "report": str(paths[1])}
         for notifier in drill_notifiers():
             notifier.notify({**context, "drill_summary": summary})
-        raise AirflowFailException(f"DR drill of {conf['name']} failed at {stopped_at or 'the connectivity test'}")
-    return {"rto_s": report["rto_s"], "json": str(paths[0]), "markdown": str(paths[1]), "history": str(history_path)}
+        raise AirflowFailException(f"DR drill of {conf.name} failed at {stopped_at or 'the connectivity test'}")
+    return DrillReportFiles(
+        status=report["status"],
+        rto_s=report["rto_s"],
+        json_path=str(paths[0]),
+        markdown_path=str(paths[1]),
+        history_path=str(history_path),
+    )

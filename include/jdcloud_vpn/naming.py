@@ -92,11 +92,16 @@ def command_name(conf: Named, direction: Direction) -> str:
 
 def direction_sides(direction: Direction) -> tuple[Side, Side]:
     """Return ``(source, target)`` sides of a ping ``direction``."""
-    if direction == "home_to_peer":
-        return "home", "peer"
-    if direction == "peer_to_home":
-        return "peer", "home"
-    raise ValueError(f"Invalid direction: {direction!r}, expected one of {DIRECTIONS}")
+    if direction not in DIRECTIONS:
+        raise ValueError(f"Invalid direction: {direction!r}, expected one of {DIRECTIONS}")
+    source, _, target = direction.partition("_to_")
+    return source, target  # type: ignore[return-value]
+
+
+def direction_from(side: Side) -> Direction:
+    """Return the ping direction whose source is ``side``."""
+    _check_side(side)
+    return next(d for d in DIRECTIONS if direction_sides(d)[0] == side)
 
 
 def other_side(side: Side) -> Side:

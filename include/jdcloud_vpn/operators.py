@@ -14,6 +14,7 @@ from include.jdcloud_vpn import naming
 from include.jdcloud_vpn.conf import InterconnectConf
 from include.jdcloud_vpn.connectivity import parse_ping
 from include.jdcloud_vpn.diagnosis import diagnose
+from include.jdcloud_vpn.results import ProbeVm
 
 
 class ConnectivityTestOperator(JDCloudRunCommandOperator):
@@ -43,10 +44,10 @@ class ConnectivityTestOperator(JDCloudRunCommandOperator):
             raise AirflowFailException("the conf or the probe VMs are missing: an earlier step did not succeed")
         model = InterconnectConf.model_validate(self.conf)
         source, target = naming.direction_sides(self.direction)
-        by_side = {p["side"]: p for p in self.probes}
-        self.region = by_side[source]["region"]
-        self.instance_id = by_side[source]["instance_id"]
-        self.script = f"ping -c {model.ping.count} -W 2 {by_side[target]['private_ip']}"
+        by_side = {probe.side: probe for probe in (ProbeVm.model_validate(p) for p in self.probes)}
+        self.region = by_side[source].region
+        self.instance_id = by_side[source].instance_id
+        self.script = f"ping -c {model.ping.count} -W 2 {by_side[target].private_ip}"
         self.command_name = naming.command_name(model, self.direction)
         return model
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,7 +45,8 @@ def build_report(
     }
 
 
-def _fmt(value: Any) -> str:
+def fmt(value: Any) -> str:
+    """One report cell: ``-`` for nothing, floats to 2 decimals, lists joined."""
     if value is None:
         return "-"
     if isinstance(value, float):
@@ -51,6 +54,35 @@ def _fmt(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value)
     return str(value)
+
+
+def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
+    """The lines of a Markdown table, every cell through :func:`fmt`."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(fmt(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def steps_table(steps: list[dict[str, Any]]) -> list[str]:
+    """The steps of a run, in the order they started, as a Markdown table."""
+    return markdown_table(
+        ["task", "started", "status", "attempts", "duration (s)"],
+        (
+            [
+                step["task_id"] + (f"[{step['map_index']}]" if step.get("map_index", -1) >= 0 else ""),
+                step.get("started_at"),
+                step["status"],
+                step.get("attempts"),
+                step.get("duration_s"),
+            ]
+            for step in steps
+        ),
+    )
+
+
+def report_stem(kind: str, name: str, run_id: str) -> str:
+    """The file name (without suffix) of a report: ``<kind>-<name>-<run id made file-safe>``."""
+    return f"{kind}-{name}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', run_id)}"
 
 
 def render_markdown(report: dict[str, Any]) -> str:
@@ -63,46 +95,32 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         "## Steps",
         "",
-        "| task | status | attempts | duration (s) |",
-        "|---|---|---|---|",
+        *steps_table(report["steps"]),
     ]
-    for step in report["steps"]:
-        task = step["task_id"] + (f"[{step['map_index']}]" if step.get("map_index", -1) >= 0 else "")
-        lines.append(f"| {task} | {step['status']} | {_fmt(step.get('attempts'))} | {_fmt(step.get('duration_s'))} |")
     if report.get("connectivity"):
-        lines += [
-            "",
-            "## Connectivity",
-            "",
-            "| direction | sent | received | loss % | rtt avg (ms) | ok |",
-            "|---|---|---|---|---|---|",
-        ]
-        for direction in DIRECTIONS:
-            stats = report["connectivity"].get(direction) or {}
-            cells = [_fmt(stats.get(k)) for k in ("sent", "received", "loss_pct", "rtt_avg_ms", "ok")]
-            lines.append(f"| {direction} | " + " | ".join(cells) + " |")
+        stats = {d: report["connectivity"].get(d) or {} for d in DIRECTIONS}
+        keys = ("sent", "received", "loss_pct", "rtt_avg_ms", "ok")
+        lines += ["", "## Connectivity", ""]
+        lines += markdown_table(
+            ["direction", "sent", "received", "loss %", "rtt avg (ms)", "ok"],
+            ([direction, *(stats[direction].get(k) for k in keys)] for direction in DIRECTIONS),
+        )
     diagnosis = {k: v for k, v in (report.get("diagnosis") or {}).items() if v}
     if diagnosis:
         lines += ["", "## Diagnosis", ""]
         for direction, found in diagnosis.items():
             lines.append(f"- {direction}: **{found['reason']}** at {found['hop']}: {found['detail']}")
     if report.get("drift"):
-        lines += [
-            "",
-            "## Drift (adopted resources that differ from the conf)",
-            "",
-            "| resource | field | expected | actual |",
-            "|---|---|---|---|",
-        ]
-        for item in report["drift"]:
-            lines.append(
-                f"| {item['resource']} | {item['field']} | {_fmt(item['expected'])} | {_fmt(item['actual'])} |"
-            )
+        lines += ["", "## Drift (adopted resources that differ from the conf)", ""]
+        lines += markdown_table(
+            ["resource", "field", "expected", "actual"],
+            ([d["resource"], d["field"], d["expected"], d["actual"]] for d in report["drift"]),
+        )
     lines += ["", "## Resources", "", "```json", json.dumps(report["resources"], indent=2, sort_keys=True), "```", ""]
     return "\n".join(lines)
 
 
-def write_report(report: dict[str, Any], directory: str, stem: str, markdown: str | None = None) -> tuple[Path, Path]:
+def save_report(report: dict[str, Any], directory: str, stem: str, markdown: str | None = None) -> tuple[Path, Path]:
     """Write ``<stem>.json`` and ``<stem>.md`` (``markdown``, or the interconnect rendering) under ``directory``."""
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 
 from include.jdcloud_vpn.naming import DIRECTIONS
-from include.jdcloud_vpn.report import build_report, write_report
+from include.jdcloud_vpn.report import build_report, save_report
 
 ATTEMPT_KEY = "attempt"
 SENSOR_SUFFIXES = ("wait_tunnels_up", "wait_routes_propagated", "wait_probe_vms_running")
@@ -24,10 +25,22 @@ RESOURCE_KEYS = (
 )
 
 
+def try_started(task_instance: Any) -> datetime | None:
+    """When the current try started: a task resumed after a deferral has a fresh ``start_date``, and the
+    server's run context then carries the original one (``TIRunContext.start_date``)."""
+    context = getattr(task_instance, "_ti_context_from_server", None)
+    if getattr(context, "next_method", None) and isinstance(getattr(context, "start_date", None), datetime):
+        return context.start_date
+    start = getattr(task_instance, "start_date", None)
+    return start if isinstance(start, datetime) else None
+
+
 def record_attempt(context: Any) -> None:
-    """``on_execute_callback``: remember which try this is, so the report can count attempts."""
+    """``on_execute_callback``: remember which try this is and when it started, for the report."""
     ti = context["ti"]
-    ti.xcom_push(key=ATTEMPT_KEY, value=ti.try_number)
+    started = try_started(ti)
+    started_at = started.astimezone(UTC).isoformat(timespec="milliseconds") if started else None
+    ti.xcom_push(key=ATTEMPT_KEY, value={"try_number": ti.try_number, "started_at": started_at})
 
 
 def _pull(ti: Any, task_id: str, map_index: int, key: str = "return_value") -> Any:
@@ -35,18 +48,23 @@ def _pull(ti: Any, task_id: str, map_index: int, key: str = "return_value") -> A
 
 
 def step_records(ti: Any) -> list[dict[str, Any]]:
-    """One record per finished task instance of this run (the running report task excluded)."""
-    crumbs = RuntimeTaskInstance.get_task_breadcrumbs(ti.dag_id, ti.run_id)
-    return [
-        {
-            "task_id": c["task_id"],
-            "map_index": c["map_index"],
-            "status": str(c["state"]),
-            "attempts": _pull(ti, c["task_id"], c["map_index"], ATTEMPT_KEY),
-            "duration_s": round(c["duration"], 3) if c.get("duration") is not None else None,
-        }
-        for c in crumbs
-    ]
+    """One record per finished task instance of this run (the running report task excluded), in the order
+    they started; steps that never started (skipped, upstream failed) follow in the DAG's order."""
+    records = []
+    for crumb in RuntimeTaskInstance.get_task_breadcrumbs(ti.dag_id, ti.run_id):
+        attempt = _pull(ti, crumb["task_id"], crumb["map_index"], ATTEMPT_KEY) or {}
+        records.append(
+            {
+                "task_id": crumb["task_id"],
+                "map_index": crumb["map_index"],
+                "started_at": attempt.get("started_at"),
+                "status": str(crumb["state"]),
+                "attempts": attempt.get("try_number"),
+                "duration_s": round(crumb["duration"], 3) if crumb.get("duration") is not None else None,
+            }
+        )
+    position = {task.task_id: i for i, task in enumerate(ti.task.dag.topological_sort())}
+    return sorted(records, key=lambda r: (r["started_at"] or "~", position.get(r["task_id"], 0), r["map_index"]))
 
 
 def resources_and_drift(ti: Any, steps: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -105,4 +123,4 @@ def collect_run(
         diagnosis=findings,
         extra=extra,
     )
-    return report, write_report(report, report_dir, stem)
+    return report, save_report(report, report_dir, stem)

@@ -1,8 +1,8 @@
 """The tutorial's steps as idempotent functions: each looks up its resource by a deterministic name (or a
 natural key), adopts it when found, creates it otherwise, and reports drift from the conf.
 
-Every function returns a JSON-able dict (pushed to XCom) with the resource ids, ``created`` and ``drift``;
-none returns or logs a secret.
+Every function returns a result model of :mod:`results` (resource ids, ``created`` and ``drift``); none
+returns or logs a secret.
 """
 
 from __future__ import annotations
@@ -13,9 +13,23 @@ from typing import Any
 
 from airflow_provider_jdcloud.exceptions import FailedPrecondition, NotFound
 from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
-from airflow_provider_jdcloud.models import VpnTunnel, VpnTunnelSpec
+from airflow_provider_jdcloud.models import VpnTunnel as ApiVpnTunnel
+from airflow_provider_jdcloud.models import VpnTunnelSpec
 from include.jdcloud_vpn import naming
 from include.jdcloud_vpn.conf import SIDES, CreateProbe, InterconnectConf, Side
+from include.jdcloud_vpn.results import (
+    BorderGateway,
+    CustomerGateway,
+    CustomerGatewayWiring,
+    Drift,
+    ProbeVm,
+    RouteTableTarget,
+    StaticRoute,
+    TunnelPair,
+    VpcAttachment,
+    VpnConnection,
+    VpnTunnel,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +40,9 @@ class StepConflict(RuntimeError):
     """An existing resource blocks the step in a way a retry cannot fix (the message says what to do)."""
 
 
-def _drift(resource: str, field: str, expected: Any, actual: Any) -> dict[str, Any]:
+def _drift(resource: str, field: str, expected: Any, actual: Any) -> Drift:
     log.warning("Drift on %s: %s is %r, the conf wants %r", resource, field, actual, expected)
-    return {"resource": resource, "field": field, "expected": expected, "actual": actual}
-
-
-def _description(conf: InterconnectConf) -> str:
-    return f"managed by the jdcloud_vpn_interconnect DAG for interconnect {conf.name}"
+    return Drift(resource=resource, field=field, expected=expected, actual=actual)
 
 
 # --------------------------------------------------------------------- precondition: the two sites exist
@@ -71,26 +81,27 @@ def check_sites(hook: JDCloudHook, conf: InterconnectConf) -> list[str]:
 # --------------------------------------------------------------------- steps 1/5: border gateway
 
 
-def ensure_border_gateway(hook: JDCloudHook, conf: InterconnectConf, side: Side) -> dict[str, Any]:
+def ensure_border_gateway(hook: JDCloudHook, conf: InterconnectConf, side: Side) -> BorderGateway:
     """Tutorial steps 1 and 5: a border gateway in the side's region (its BGP ASN is fixed at 65000)."""
     region, name = conf.site(side).region, naming.bgw_name(conf, side)
     bgw = hook.find_bgw_by_name(name, region=region)
     created = bgw is None
-    bgw_id = hook.create_bgw(name, description=_description(conf), region=region) if created else bgw.bgw_id
+    description = naming.resource_description(conf, side)
+    bgw_id = hook.create_bgw(name, description=description, region=region) if created else bgw.bgw_id
     log.info("%s border gateway %s (%s) in %s", "Created" if created else "Adopted", name, bgw_id, region)
-    return {"side": side, "region": region, "bgw_id": bgw_id, "name": name, "created": created, "drift": []}
+    return BorderGateway(side=side, region=region, bgw_id=bgw_id, name=name, created=created)
 
 
 # --------------------------------------------------------------------- steps 2/6: VPC attachment
 
 
-def ensure_vpc_attachment(hook: JDCloudHook, conf: InterconnectConf, side: Side, bgw_id: str) -> dict[str, Any]:
+def ensure_vpc_attachment(hook: JDCloudHook, conf: InterconnectConf, side: Side, bgw_id: str) -> VpcAttachment:
     """Tutorial steps 2 and 6: attach the VPC to the border gateway, propagating the chosen subnets."""
     site = conf.site(side)
     name = naming.vpc_attachment_name(conf, side)
     subnet_ids = list(site.subnet_ids) if site.propagate == "partial" else None
     found = hook.describe_vpc_attachments(bgw_id=bgw_id, vpc_id=site.vpc_id, region=site.region)
-    drift: list[dict[str, Any]] = []
+    drift: list[Drift] = []
     if found:  # at most one attachment per (VPC, BGW): the pair is the natural key
         attachment = found[0]
         attachment_id = attachment.vpc_attachment_id
@@ -111,31 +122,26 @@ def ensure_vpc_attachment(hook: JDCloudHook, conf: InterconnectConf, side: Side,
             region=site.region,
         )
     log.info("%s VPC attachment %s of %s to %s", "Adopted" if found else "Created", attachment_id, site.vpc_id, bgw_id)
-    return {
-        "side": side,
-        "region": site.region,
-        "vpc_attachment_id": attachment_id,
-        "name": name,
-        "created": not found,
-        "drift": drift,
-    }
+    return VpcAttachment(
+        side=side, region=site.region, vpc_attachment_id=attachment_id, name=name, created=not found, drift=drift
+    )
 
 
 # --------------------------------------------------------------------- steps 3/7: customer gateway
 
 
-def ensure_customer_gateway(hook: JDCloudHook, conf: InterconnectConf, side: Side) -> dict[str, Any]:
+def ensure_customer_gateway(hook: JDCloudHook, conf: InterconnectConf, side: Side) -> CustomerGateway:
     """Tutorial steps 3 and 7: a customer gateway standing for the other region, with placeholder IPs."""
     region, name = conf.site(side).region, naming.customer_gateway_name(conf, side)
     cgw = hook.find_customer_gateway_by_name(name, region=region)
-    drift: list[dict[str, Any]] = []
+    drift: list[Drift] = []
     if cgw is None:
         placeholders = [str(ip) for ip in conf.customer_gateway_placeholder_ips]
         cgw_id = hook.create_customer_gateway(
             name,
             customer_ips=placeholders,
             bgp_asn=conf.customer_gateway_bgp_asn,
-            description=_description(conf),
+            description=naming.resource_description(conf, side),
             region=region,
         )
     else:
@@ -143,14 +149,9 @@ def ensure_customer_gateway(hook: JDCloudHook, conf: InterconnectConf, side: Sid
         if cgw.bgp_asn != conf.customer_gateway_bgp_asn:
             drift.append(_drift(f"customerGateway {cgw_id}", "bgpAsn", conf.customer_gateway_bgp_asn, cgw.bgp_asn))
     log.info("%s customer gateway %s (%s) in %s", "Adopted" if cgw else "Created", name, cgw_id, region)
-    return {
-        "side": side,
-        "region": region,
-        "customer_gateway_id": cgw_id,
-        "name": name,
-        "created": cgw is None,
-        "drift": drift,
-    }
+    return CustomerGateway(
+        side=side, region=region, customer_gateway_id=cgw_id, name=name, created=cgw is None, drift=drift
+    )
 
 
 # --------------------------------------------------------------------- steps 8/10: VPN connection
@@ -158,15 +159,20 @@ def ensure_customer_gateway(hook: JDCloudHook, conf: InterconnectConf, side: Sid
 
 def ensure_vpn_connection(
     hook: JDCloudHook, conf: InterconnectConf, side: Side, bgw_id: str, cgw_id: str
-) -> dict[str, Any]:
+) -> VpnConnection:
     """Tutorial steps 8 and 10: a static-route VPN connection; JD allocates its two cloud public IPs."""
     region, name = conf.site(side).region, naming.vpn_connection_name(conf, side)
     connection = hook.find_vpn_connection_by_name(name, region=region)
-    drift: list[dict[str, Any]] = []
+    drift: list[Drift] = []
     created = connection is None
     if created:
         connection_id = hook.create_vpn_connection(
-            name, bgw_id=bgw_id, cgw_id=cgw_id, bgp_enabled=False, description=_description(conf), region=region
+            name,
+            bgw_id=bgw_id,
+            cgw_id=cgw_id,
+            bgp_enabled=False,
+            description=naming.resource_description(conf, side),
+            region=region,
         )
         connection = hook.describe_vpn_connection(connection_id, region=region)
     else:
@@ -188,15 +194,15 @@ def ensure_vpn_connection(
         connection.vpn_connection_id,
         ", ".join(connection.cloud_public_ip),
     )
-    return {
-        "side": side,
-        "region": region,
-        "vpn_connection_id": connection.vpn_connection_id,
-        "cloud_ips": list(connection.cloud_public_ip),
-        "name": name,
-        "created": created,
-        "drift": drift,
-    }
+    return VpnConnection(
+        side=side,
+        region=region,
+        vpn_connection_id=connection.vpn_connection_id,
+        cloud_ips=list(connection.cloud_public_ip),
+        name=name,
+        created=created,
+        drift=drift,
+    )
 
 
 # --------------------------------------------------------------------- steps 9/11: cross-wiring
@@ -204,7 +210,7 @@ def ensure_vpn_connection(
 
 def point_customer_gateway(
     hook: JDCloudHook, conf: InterconnectConf, side: Side, cgw_id: str, remote_cloud_ips: list[str]
-) -> dict[str, Any]:
+) -> CustomerGatewayWiring:
     """Tutorial steps 9 and 11: the customer gateway takes the other region's two cloud public IPs."""
     region = conf.site(side).region
     cgw = hook.describe_customer_gateway(cgw_id, region=region)
@@ -219,46 +225,43 @@ def point_customer_gateway(
                 f"DAG for {conf.name} and build again"
             ) from error
     log.info("Customer gateway %s %s %s", cgw_id, "now points at" if changed else "already points at", remote_cloud_ips)
-    return {
-        "side": side,
-        "region": region,
-        "customer_gateway_id": cgw_id,
-        "customer_ips": list(remote_cloud_ips),
-        "changed": changed,
-    }
+    return CustomerGatewayWiring(
+        side=side, region=region, customer_gateway_id=cgw_id, customer_ips=list(remote_cloud_ips), changed=changed
+    )
 
 
 # --------------------------------------------------------------------- steps 12/13: tunnels
 
 
-def tunnel_pairs(connection: dict[str, Any], remote_connection: dict[str, Any]) -> list[dict[str, Any]]:
-    """One tunnel per IP pair: cloud IP i of this side with cloud IP i of the other side (step 12c)."""
-    return [
-        {"index": i, "cloud_ip": connection["cloud_ips"][i - 1], "customer_ip": remote_connection["cloud_ips"][i - 1]}
-        for i in TUNNEL_INDEXES
-    ]
+def tunnel_pair(connection: VpnConnection, remote_connection: VpnConnection, index: int) -> TunnelPair:
+    """Tunnel ``index`` joins cloud IP ``index`` of this side with cloud IP ``index`` of the other (step 12c)."""
+    return TunnelPair(
+        index=index,
+        cloud_ip=connection.cloud_ips[index - 1],
+        customer_ip=remote_connection.cloud_ips[index - 1],
+    )
 
 
 def ensure_vpn_tunnel(
-    hook: JDCloudHook, conf: InterconnectConf, side: Side, connection_id: str, pair: dict[str, Any], psk: str
-) -> dict[str, Any]:
+    hook: JDCloudHook, conf: InterconnectConf, side: Side, connection_id: str, pair: TunnelPair, psk: str
+) -> VpnTunnel:
     """Tutorial steps 12 and 13: one tunnel of the connection, with the conf's IKE/IPsec parameters."""
     region = conf.site(side).region
-    params = conf.tunnel_params(pair["index"])
+    params = conf.tunnel_params(pair.index)
     existing = [
         t
         for t in hook.describe_vpn_tunnels(vpn_connection_id=connection_id, region=region)
-        if t.cloud_public_ip == pair["cloud_ip"] and t.customer_ip == pair["customer_ip"]
+        if t.cloud_public_ip == pair.cloud_ip and t.customer_ip == pair.customer_ip
     ]
-    drift: list[dict[str, Any]] = []
+    drift: list[Drift] = []
     if existing:  # one tunnel per (cloud IP, customer IP): the pair is the natural key
         tunnel_id = existing[0].vpn_tunnel_id
         drift = tunnel_drift(existing[0], params.to_api(), psk)
     else:
         spec = VpnTunnelSpec(
             vpn_connection_id=connection_id,
-            cloud_public_ip=pair["cloud_ip"],
-            customer_ip=pair["customer_ip"],
+            cloud_public_ip=pair.cloud_ip,
+            customer_ip=pair.customer_ip,
             psk=psk,
             **{k: v for k, v in params.model_dump().items() if v is not None},
         )
@@ -267,22 +270,15 @@ def ensure_vpn_tunnel(
         "%s VPN tunnel %s: %s <-> %s",
         "Adopted" if existing else "Created",
         tunnel_id,
-        pair["cloud_ip"],
-        pair["customer_ip"],
+        pair.cloud_ip,
+        pair.customer_ip,
     )
-    return {
-        "side": side,
-        "region": region,
-        "vpn_tunnel_id": tunnel_id,
-        "index": pair["index"],
-        "cloud_ip": pair["cloud_ip"],
-        "customer_ip": pair["customer_ip"],
-        "created": not existing,
-        "drift": drift,
-    }
+    return VpnTunnel(
+        side=side, region=region, vpn_tunnel_id=tunnel_id, created=not existing, drift=drift, **pair.model_dump()
+    )
 
 
-def tunnel_drift(tunnel: VpnTunnel, wanted: dict[str, Any], psk: str) -> list[dict[str, Any]]:
+def tunnel_drift(tunnel: ApiVpnTunnel, wanted: dict[str, Any], psk: str) -> list[Drift]:
     """Compare an adopted tunnel with the conf; the PSK is compared but never shown."""
     actual = tunnel.model_dump(by_alias=True)
     resource = f"vpnTunnel {tunnel.vpn_tunnel_id}"
@@ -297,8 +293,9 @@ def tunnel_drift(tunnel: VpnTunnel, wanted: dict[str, Any], psk: str) -> list[di
 
 def ensure_static_route(
     hook: JDCloudHook, conf: InterconnectConf, side: Side, bgw_id: str, connection_id: str
-) -> dict[str, Any]:
-    """Routing step: the border gateway sends the other VPC's CIDR to the VPN connection."""
+) -> StaticRoute:
+    """Routing step: the border gateway sends the other VPC's CIDR to the VPN connection, and the route
+    tables of the side's subnets must learn it."""
     region = conf.site(side).region
     destination = str(conf.site(naming.other_side(side)).vpc_cidr)
     routes = hook.describe_bgw_routes(bgw_id, origin="static", region=region)
@@ -311,29 +308,31 @@ def ensure_static_route(
             destination=destination,
             next_hop_id=connection_id,
             next_hop_type="vpn_connection",
-            description=_description(conf),
+            description=naming.resource_description(conf, side),
             region=region,
         )
     log.info("%s static route %s: %s via %s", "Adopted" if found else "Created", route_id, destination, connection_id)
-    return {
-        "side": side,
-        "region": region,
-        "bgw_route_id": route_id,
-        "bgw_id": bgw_id,
-        "destination": destination,
-        "created": not found,
-        "drift": [],
-    }
+    return StaticRoute(
+        side=side,
+        region=region,
+        bgw_route_id=route_id,
+        bgw_id=bgw_id,
+        destination=destination,
+        created=not found,
+        route_table_targets=_route_table_targets(hook, conf, side, bgw_id, destination),
+    )
 
 
-def route_table_targets(hook: JDCloudHook, conf: InterconnectConf, side: Side, bgw_id: str) -> list[dict[str, Any]]:
-    """The route tables of the side's subnets, each of which must learn the other VPC's CIDR via the BGW."""
+def _route_table_targets(
+    hook: JDCloudHook, conf: InterconnectConf, side: Side, bgw_id: str, destination: str
+) -> list[RouteTableTarget]:
+    """The route tables of the side's subnets, each of which must learn ``destination`` via the BGW."""
     site = conf.site(side)
     subnets = hook.describe_subnets(subnet_ids=list(site.subnet_ids), region=site.region)
-    destination = str(conf.site(naming.other_side(side)).vpc_cidr)
     table_ids = sorted({s.route_table_id for s in subnets if s.route_table_id})
     return [
-        {"region": site.region, "route_table_id": t, "destination": destination, "bgw_id": bgw_id} for t in table_ids
+        RouteTableTarget(region=site.region, route_table_id=t, destination=destination, bgw_id=bgw_id)
+        for t in table_ids
     ]
 
 
@@ -346,14 +345,21 @@ def probe_client_token(conf: InterconnectConf, side: Side, attempt_scope: str) -
     return digest[:32]
 
 
-def ensure_probe_vm(hook: JDCloudHook, conf: InterconnectConf, side: Side, attempt_scope: str) -> dict[str, Any]:
+def ensure_probe_vm(hook: JDCloudHook, conf: InterconnectConf, side: Side, attempt_scope: str) -> ProbeVm:
     """Test step a/b: the VM that pings from this side; an existing one, or an ephemeral one created here."""
     site = conf.site(side)
     if not isinstance(site.probe, CreateProbe):
         instance = hook.describe_instance(site.probe.instance_id, region=site.region)
         if instance.vpc_id != site.vpc_id:
             raise StepConflict(f"probe {instance.instance_id} is in {instance.vpc_id}, not in {site.vpc_id}")
-        return _probe_result(side, site.region, instance.instance_id, instance.private_ip_address, False, False)
+        return ProbeVm(
+            side=side,
+            region=site.region,
+            instance_id=instance.instance_id,
+            private_ip=instance.private_ip_address,
+            ephemeral=False,
+            created=False,
+        )
     name = naming.probe_vm_name(conf, side)
     live = [
         i for i in hook.describe_instances(name=name, vpc_id=site.vpc_id, region=site.region) if i.status != "deleting"
@@ -366,7 +372,7 @@ def ensure_probe_vm(hook: JDCloudHook, conf: InterconnectConf, side: Side, attem
             "az": site.probe.az or f"{site.region}a",
             "instanceType": site.probe.instance_type,
             "imageId": site.probe.image_id,
-            "description": _description(conf),
+            "description": naming.resource_description(conf, side),
             "primaryNetworkInterface": {"networkInterface": {"subnetId": site.probe.create_in_subnet}},
         }
         ids = hook.create_instances(
@@ -380,19 +386,14 @@ def ensure_probe_vm(hook: JDCloudHook, conf: InterconnectConf, side: Side, attem
         instance.instance_id,
         instance.private_ip_address,
     )
-    return _probe_result(side, site.region, instance.instance_id, instance.private_ip_address, True, not live)
-
-
-def _probe_result(side: str, region: str, instance_id: str, ip: str | None, ephemeral: bool, created: bool) -> dict:
-    return {
-        "side": side,
-        "region": region,
-        "instance_id": instance_id,
-        "private_ip": ip,
-        "ephemeral": ephemeral,
-        "created": created,
-        "drift": [],
-    }
+    return ProbeVm(
+        side=side,
+        region=site.region,
+        instance_id=instance.instance_id,
+        private_ip=instance.private_ip_address,
+        ephemeral=True,
+        created=not live,
+    )
 
 
 def delete_ephemeral_probe(hook: JDCloudHook, conf: InterconnectConf, side: Side) -> list[str]:

@@ -1,31 +1,45 @@
 """The interconnect's tasks and task groups, one task per tutorial step; the DAG files only wire them.
 
-Each task rebuilds the validated conf from XCom, calls one idempotent function of :mod:`steps` and
-returns its JSON result. Task groups are shared by the interconnect and DR-drill DAGs.
+Each task receives the validated conf and its upstream results as typed models (:mod:`taskflow`), calls
+one idempotent function of :mod:`steps` and returns its result model. A step taken on both sides is one
+task, instantiated per side with its own task id and tutorial text. Task groups are shared by the
+interconnect and DR-drill DAGs through :mod:`build`.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from airflow.sdk import get_current_context, task, task_group
+from airflow.sdk import get_current_context, task_group
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
 from airflow_provider_jdcloud.sensors.jdcloud import (
     JDCloudInstancesRunningSensor,
     JDCloudRouteTableRoutesSensor,
     JDCloudVpnTunnelsUpSensor,
 )
 from include.jdcloud_vpn import naming, steps
-from include.jdcloud_vpn.conf import SIDES, ConfError, InterconnectConf
+from include.jdcloud_vpn.conf import SIDES, ConfError, InterconnectConf, Side
 from include.jdcloud_vpn.operators import ConnectivityTestOperator
 from include.jdcloud_vpn.params import conf_from_params
 from include.jdcloud_vpn.psk import resolve_psk
+from include.jdcloud_vpn.report import report_stem
+from include.jdcloud_vpn.results import (
+    BorderGateway,
+    CustomerGateway,
+    CustomerGatewayWiring,
+    ProbeVm,
+    PskLocation,
+    ReportFiles,
+    SitesChecked,
+    StaticRoute,
+    VpcAttachment,
+    VpnConnection,
+    VpnTunnel,
+)
 from include.jdcloud_vpn.runinfo import collect_run
+from include.jdcloud_vpn.taskflow import JDCLOUD_CONN_ID, jdcloud_hook, typed_task
 
-JDCLOUD_CONN_ID = "jdcloud_default"
 VALIDATE_TASK_ID = "validate_conf"
 
 TUTORIAL = {
@@ -68,72 +82,55 @@ def conf_field(path: str) -> str:
     return f"{{{{ ti.xcom_pull(task_ids='{VALIDATE_TASK_ID}'){keys} }}}}"
 
 
-def _hook() -> JDCloudHook:
-    return JDCloudHook(JDCLOUD_CONN_ID)
-
-
-def _conf(raw: dict[str, Any] | None) -> InterconnectConf:
-    return InterconnectConf.model_validate(_need(raw, "the validated conf"))
-
-
-def _need(value: Any, what: str) -> Any:
-    """An upstream result, or a final failure: a task that runs after failures (all_done) needs its inputs."""
-    if value is None:
-        raise AirflowFailException(f"{what} is missing: the step that produces it did not succeed")
-    return value
-
-
 # --------------------------------------------------------------------- conf and key
 
 
-@task(task_id=VALIDATE_TASK_ID, retries=0)
-def validate_interconnect_conf(params: dict[str, Any] | None = None) -> dict[str, Any]:
+@typed_task(task_id=VALIDATE_TASK_ID, retries=0)
+def validate_interconnect_conf(params: dict | None = None) -> InterconnectConf:
     """Validate the whole trigger conf with the pydantic model before any API call; return it (no secrets)."""
     try:
-        conf = conf_from_params(params or {})
+        return conf_from_params(params or {})
     except ConfError as error:
         raise AirflowFailException(f"invalid interconnect conf:\n{error}") from None
-    return conf.model_dump(mode="json")
 
 
-@task(retries=2)
-def check_sites_exist(conf: dict[str, Any]) -> dict[str, Any]:
+@typed_task(retries=2)
+def check_sites_exist(conf: InterconnectConf) -> SitesChecked:
     """Describe-only precondition: both VPCs, their CIDRs, subnets and probe VMs exist as the conf says."""
-    problems = steps.check_sites(_hook(), _conf(conf))
+    problems = steps.check_sites(jdcloud_hook(), conf)
     if problems:
         raise AirflowFailException("the conf does not match the cloud:\n" + "\n".join(problems))
-    return {"checked": ["home", "peer"]}
+    return SitesChecked(checked=list(SIDES))
 
 
-@task(retries=0)
-def ensure_pre_shared_key(conf: dict[str, Any]) -> dict[str, str]:
+@typed_task(retries=0)
+def ensure_pre_shared_key(conf: InterconnectConf) -> PskLocation:
     """Load the PSK from its Variable or Connection, generating and storing one on the first build."""
-    model = _conf(conf)
-    resolve_psk(model, create_if_missing=True)
-    ref = model.psk_secret
-    return {"stored_in": f"connection {ref.connection}" if ref.connection else f"variable {ref.variable}"}
+    resolve_psk(conf, create_if_missing=True)
+    ref = conf.psk_secret
+    return PskLocation(stored_in=f"connection {ref.connection}" if ref.connection else f"variable {ref.variable}")
 
 
 # --------------------------------------------------------------------- steps 1-3 and 5-7
 
 
-@task(doc_md=TUTORIAL["border_gateway"])
-def create_border_gateway(conf: dict[str, Any], side: str) -> dict[str, Any]:
-    return steps.ensure_border_gateway(_hook(), _conf(conf), side)
+@typed_task(doc_md=TUTORIAL["border_gateway"])
+def create_border_gateway(conf: InterconnectConf, side: Side) -> BorderGateway:
+    return steps.ensure_border_gateway(jdcloud_hook(), conf, side)
 
 
-@task(doc_md=TUTORIAL["vpc_attachment"])
-def create_vpc_attachment(conf: dict[str, Any], side: str, bgw: dict[str, Any]) -> dict[str, Any]:
-    return steps.ensure_vpc_attachment(_hook(), _conf(conf), side, bgw["bgw_id"])
+@typed_task(doc_md=TUTORIAL["vpc_attachment"])
+def create_vpc_attachment(conf: InterconnectConf, side: Side, bgw: BorderGateway) -> VpcAttachment:
+    return steps.ensure_vpc_attachment(jdcloud_hook(), conf, side, bgw.bgw_id)
 
 
-@task(doc_md=TUTORIAL["customer_gateway"])
-def create_customer_gateway(conf: dict[str, Any], side: str) -> dict[str, Any]:
-    return steps.ensure_customer_gateway(_hook(), _conf(conf), side)
+@typed_task(doc_md=TUTORIAL["customer_gateway"])
+def create_customer_gateway(conf: InterconnectConf, side: Side) -> CustomerGateway:
+    return steps.ensure_customer_gateway(jdcloud_hook(), conf, side)
 
 
 @task_group
-def site_gateways(conf: Any, side: str) -> dict[str, Any]:
+def site_gateways(conf: Any, side: Side) -> dict[str, Any]:
     """Steps 1-3 (home) or 5-7 (peer): border gateway, VPC attachment and customer gateway of one region."""
     bgw = create_border_gateway(conf, side)
     attachment = create_vpc_attachment(conf, side, bgw)
@@ -144,33 +141,32 @@ def site_gateways(conf: Any, side: str) -> dict[str, Any]:
 # --------------------------------------------------------------------- steps 8-11
 
 
-@task(doc_md=TUTORIAL["vpn_connection_peer"])
-def create_vpn_connection_peer(conf: dict[str, Any], bgw: dict[str, Any], cgw: dict[str, Any]) -> dict[str, Any]:
-    return steps.ensure_vpn_connection(_hook(), _conf(conf), "peer", bgw["bgw_id"], cgw["customer_gateway_id"])
+@typed_task()
+def create_vpn_connection(
+    conf: InterconnectConf, side: Side, bgw: BorderGateway, cgw: CustomerGateway
+) -> VpnConnection:
+    return steps.ensure_vpn_connection(jdcloud_hook(), conf, side, bgw.bgw_id, cgw.customer_gateway_id)
 
 
-@task(doc_md=TUTORIAL["point_cgw_home"])
-def point_customer_gateway_home(conf: dict[str, Any], cgw: dict[str, Any], peer_vpn: dict[str, Any]) -> dict[str, Any]:
-    return steps.point_customer_gateway(_hook(), _conf(conf), "home", cgw["customer_gateway_id"], peer_vpn["cloud_ips"])
+@typed_task()
+def point_customer_gateway(
+    conf: InterconnectConf, side: Side, cgw: CustomerGateway, remote_vpn: VpnConnection
+) -> CustomerGatewayWiring:
+    return steps.point_customer_gateway(jdcloud_hook(), conf, side, cgw.customer_gateway_id, remote_vpn.cloud_ips)
 
 
-@task(doc_md=TUTORIAL["vpn_connection_home"])
-def create_vpn_connection_home(conf: dict[str, Any], bgw: dict[str, Any], cgw: dict[str, Any]) -> dict[str, Any]:
-    return steps.ensure_vpn_connection(_hook(), _conf(conf), "home", bgw["bgw_id"], cgw["customer_gateway_id"])
-
-
-@task(doc_md=TUTORIAL["point_cgw_peer"])
-def point_customer_gateway_peer(conf: dict[str, Any], cgw: dict[str, Any], home_vpn: dict[str, Any]) -> dict[str, Any]:
-    return steps.point_customer_gateway(_hook(), _conf(conf), "peer", cgw["customer_gateway_id"], home_vpn["cloud_ips"])
+def _per_side(step: Any, side: Side, tutorial_key: str, **overrides: Any) -> Any:
+    """``step`` as the task of one side: task id ``<name>_<side>``, the tutorial's text for that side."""
+    return step.override(task_id=f"{step.function.__name__}_{side}", doc_md=TUTORIAL[tutorial_key], **overrides)
 
 
 @task_group
 def vpn_connections(conf: Any, home: dict[str, Any], peer: dict[str, Any]) -> dict[str, Any]:
     """Steps 8-11: each region's VPN connection, and the cross-wiring of the customer gateways."""
-    peer_vpn = create_vpn_connection_peer(conf, peer["bgw"], peer["cgw"])
-    home_cgw = point_customer_gateway_home(conf, home["cgw"], peer_vpn)
-    home_vpn = create_vpn_connection_home(conf, home["bgw"], home["cgw"])
-    peer_cgw = point_customer_gateway_peer(conf, peer["cgw"], home_vpn)
+    peer_vpn = _per_side(create_vpn_connection, "peer", "vpn_connection_peer")(conf, "peer", peer["bgw"], peer["cgw"])
+    home_cgw = _per_side(point_customer_gateway, "home", "point_cgw_home")(conf, "home", home["cgw"], peer_vpn)
+    home_vpn = _per_side(create_vpn_connection, "home", "vpn_connection_home")(conf, "home", home["bgw"], home["cgw"])
+    peer_cgw = _per_side(point_customer_gateway, "peer", "point_cgw_peer")(conf, "peer", peer["cgw"], home_vpn)
     home_cgw >> home_vpn  # tutorial order: the home gateway takes the peer IPs before step 10
     # Steps 2 and 6 come before step 8: a retried attachment must finish before anything relies on it.
     [home["attachment"], peer["attachment"]] >> peer_vpn
@@ -180,40 +176,32 @@ def vpn_connections(conf: Any, home: dict[str, Any], peer: dict[str, Any]) -> di
 # --------------------------------------------------------------------- steps 12-13
 
 
-def _create_tunnel(conf: dict[str, Any], side: str, connection: dict, remote: dict, index: int) -> dict[str, Any]:
-    model = _conf(conf)
-    pair = next(p for p in steps.tunnel_pairs(connection, remote) if p["index"] == index)
-    get_current_context()["tunnel_label"] = f"tunnel {index}: {pair['cloud_ip']} <-> {pair['customer_ip']}"
-    psk = resolve_psk(model, create_if_missing=False)
-    return steps.ensure_vpn_tunnel(_hook(), model, side, connection["vpn_connection_id"], pair, psk)
-
-
-@task(doc_md=TUTORIAL["tunnels_home"], map_index_template="{{ tunnel_label }}")
-def create_vpn_tunnel_home(conf: dict[str, Any], connection: dict, remote: dict, index: int) -> dict[str, Any]:
-    return _create_tunnel(conf, "home", connection, remote, index)
-
-
-@task(doc_md=TUTORIAL["tunnels_peer"], map_index_template="{{ tunnel_label }}")
-def create_vpn_tunnel_peer(conf: dict[str, Any], connection: dict, remote: dict, index: int) -> dict[str, Any]:
-    return _create_tunnel(conf, "peer", connection, remote, index)
+@typed_task(map_index_template="{{ tunnel_label }}")
+def create_vpn_tunnel(
+    conf: InterconnectConf, side: Side, connection: VpnConnection, remote: VpnConnection, index: int
+) -> VpnTunnel:
+    pair = steps.tunnel_pair(connection, remote, index)
+    get_current_context()["tunnel_label"] = f"tunnel {index}: {pair.cloud_ip} <-> {pair.customer_ip}"
+    psk = resolve_psk(conf, create_if_missing=False)
+    return steps.ensure_vpn_tunnel(jdcloud_hook(), conf, side, connection.vpn_connection_id, pair, psk)
 
 
 @task_group
 def vpn_tunnels(conf: Any, connections: dict[str, Any], psk: Any) -> JDCloudVpnTunnelsUpSensor:
     """Steps 12-13: two tunnels per side (one per IP pair, mapped), then wait until all four are UP."""
-    home = create_vpn_tunnel_home.partial(conf=conf, connection=connections["home"], remote=connections["peer"]).expand(
-        index=list(steps.TUNNEL_INDEXES)
-    )
-    peer = create_vpn_tunnel_peer.partial(conf=conf, connection=connections["peer"], remote=connections["home"]).expand(
-        index=list(steps.TUNNEL_INDEXES)
-    )
-    psk >> [home, peer]
-    connections["cgw_wiring"] >> home  # a CGW's IPs cannot change once a tunnel uses it
-    connections["cgw_wiring"] >> peer
+    tunnels = [
+        _per_side(create_vpn_tunnel, side, f"tunnels_{side}")
+        .partial(conf=conf, side=side, connection=connections[side], remote=connections[naming.other_side(side)])
+        .expand(index=list(steps.TUNNEL_INDEXES))
+        for side in SIDES
+    ]
+    psk >> tunnels
+    for side_tunnels in tunnels:
+        connections["cgw_wiring"] >> side_tunnels  # a CGW's IPs cannot change once a tunnel uses it
     return JDCloudVpnTunnelsUpSensor(
         task_id="wait_tunnels_up",
         doc_md="Wait (deferred) until every tunnel's opStatus is UP: both ends match and IKE/IPsec negotiated.",
-        targets=[home, peer],
+        targets=tunnels,
         wait_timeout_s=conf_field("timeouts.tunnels_up.timeout_s"),
         poll_interval_s=conf_field("timeouts.tunnels_up.poll_interval_s"),
         jdcloud_conn_id=JDCLOUD_CONN_ID,
@@ -224,36 +212,25 @@ def vpn_tunnels(conf: Any, connections: dict[str, Any], psk: Any) -> JDCloudVpnT
 # --------------------------------------------------------------------- routing step
 
 
-def _static_route(conf: dict[str, Any], side: str, gateways: dict, connection: dict) -> dict[str, Any]:
-    model = _conf(conf)
-    gateways = _need(gateways, f"the {side} border gateway")
-    connection = _need(connection, f"the {side} VPN connection")
-    route = steps.ensure_static_route(_hook(), model, side, gateways["bgw_id"], connection["vpn_connection_id"])
-    route["route_table_targets"] = steps.route_table_targets(_hook(), model, side, gateways["bgw_id"])
-    return route
-
-
 # Runs even when the tunnel wait failed, so the connectivity test and its diagnosis see the whole path.
-@task(doc_md=TUTORIAL["static_route"], trigger_rule="all_done", multiple_outputs=True)
-def add_static_route_home(conf: dict[str, Any], bgw: dict, connection: dict) -> dict[str, Any]:
-    return _static_route(conf, "home", bgw, connection)
-
-
-@task(doc_md=TUTORIAL["static_route"], trigger_rule="all_done", multiple_outputs=True)
-def add_static_route_peer(conf: dict[str, Any], bgw: dict, connection: dict) -> dict[str, Any]:
-    return _static_route(conf, "peer", bgw, connection)
+@typed_task(trigger_rule="all_done", multiple_outputs=True)
+def add_static_route(conf: InterconnectConf, side: Side, bgw: BorderGateway, connection: VpnConnection) -> StaticRoute:
+    return steps.ensure_static_route(jdcloud_hook(), conf, side, bgw.bgw_id, connection.vpn_connection_id)
 
 
 @task_group
 def static_routing(conf: Any, home: dict, peer: dict, connections: dict, after: Any) -> JDCloudRouteTableRoutesSensor:
     """Routing step: a static route on each border gateway, then wait until each VPC route table learns it."""
-    home_route = add_static_route_home(conf, home["bgw"], connections["home"])
-    peer_route = add_static_route_peer(conf, peer["bgw"], connections["peer"])
-    after >> [home_route, peer_route]
+    gateways = {"home": home, "peer": peer}
+    routes = [
+        _per_side(add_static_route, side, "static_route")(conf, side, gateways[side]["bgw"], connections[side])
+        for side in SIDES
+    ]
+    after >> routes
     return JDCloudRouteTableRoutesSensor(
         task_id="wait_routes_propagated",
         doc_md="Wait until each VPC route table has the remote CIDR with the border gateway as next hop.",
-        targets=[home_route["route_table_targets"], peer_route["route_table_targets"]],
+        targets=[route["route_table_targets"] for route in routes],
         wait_timeout_s=conf_field("timeouts.routes_propagated.timeout_s"),
         poll_interval_s=conf_field("timeouts.routes_propagated.poll_interval_s"),
         jdcloud_conn_id=JDCLOUD_CONN_ID,
@@ -264,34 +241,32 @@ def static_routing(conf: Any, home: dict, peer: dict, connections: dict, after: 
 # --------------------------------------------------------------------- test step
 
 
-@task(doc_md=TUTORIAL["probe"])
-def create_probe_vm(conf: dict[str, Any], side: str) -> dict[str, Any]:
+@typed_task(doc_md=TUTORIAL["probe"])
+def create_probe_vm(conf: InterconnectConf, side: Side) -> ProbeVm:
     ti = get_current_context()["ti"]
     # One clientToken per run and task: a retry is deduplicated, a drill's rebuild (another task) is not.
-    return steps.ensure_probe_vm(_hook(), _conf(conf), side, f"{ti.run_id}|{ti.task_id}")
+    return steps.ensure_probe_vm(jdcloud_hook(), conf, side, f"{ti.run_id}|{ti.task_id}")
 
 
-@task(retries=2)
-def delete_probe_vms(conf: dict[str, Any]) -> list[str]:
+@typed_task(retries=2)
+def delete_probe_vms(conf: InterconnectConf) -> list[str]:
     """Remove the ephemeral probe VMs this interconnect created (existing probe VMs are never touched)."""
-    model = _conf(conf)
-    return [vm for side in SIDES for vm in steps.delete_ephemeral_probe(_hook(), model, side)]
+    return [vm for side in SIDES for vm in steps.delete_ephemeral_probe(jdcloud_hook(), conf, side)]
 
 
 @task_group
 def probe_vms(conf: Any) -> dict[str, Any]:
     """Test step a/b: one probe VM per side (existing or ephemeral), then wait until both run."""
-    home = create_probe_vm.override(task_id="create_probe_vm_home")(conf, "home")
-    peer = create_probe_vm.override(task_id="create_probe_vm_peer")(conf, "peer")
+    probes = {side: create_probe_vm.override(task_id=f"create_probe_vm_{side}")(conf, side) for side in SIDES}
     running = JDCloudInstancesRunningSensor(
         task_id="wait_probe_vms_running",
-        targets=[home, peer],
+        targets=list(probes.values()),
         wait_timeout_s=conf_field("timeouts.probe_vm_running.timeout_s"),
         poll_interval_s=conf_field("timeouts.probe_vm_running.poll_interval_s"),
         jdcloud_conn_id=JDCLOUD_CONN_ID,
         deferrable=True,
     )
-    return {"home": home, "peer": peer, "running": running}
+    return {**probes, "running": running}
 
 
 @task_group
@@ -320,14 +295,13 @@ def connectivity_test(conf: Any, probes: dict[str, Any], after: list[Any]) -> li
 # --------------------------------------------------------------------- report
 
 
-@task(trigger_rule="all_done", retries=0)
-def write_report(conf: dict[str, Any], kind: str = "interconnect") -> dict[str, Any]:
-    """Write the run's JSON and Markdown report (steps, attempts, durations, resources, drift, pings)."""
+@typed_task(trigger_rule="all_done", retries=0)
+def write_report(conf: InterconnectConf, kind: str = "interconnect") -> ReportFiles:
+    """Write the run's JSON and Markdown report (steps in run order, attempts, durations, resources, drift, pings)."""
     context = get_current_context()
-    model = _conf(conf)
-    stem = f"{kind}-{model.name}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', context['run_id'])}"
-    report, paths = collect_run(context, kind=kind, interconnect=model.name, report_dir=model.report_dir, stem=stem)
+    stem = report_stem(kind, conf.name, context["run_id"])
+    report, paths = collect_run(context, kind=kind, interconnect=conf.name, report_dir=conf.report_dir, stem=stem)
     print(f"Report written to {paths[0]} and {paths[1]}")
     if report["status"] != "success":
         raise AirflowFailException(f"{kind} run failed: {', '.join(report['failed_steps']) or 'connectivity test'}")
-    return {"status": report["status"], "json": str(paths[0]), "markdown": str(paths[1])}
+    return ReportFiles(status=report["status"], json_path=str(paths[0]), markdown_path=str(paths[1]))

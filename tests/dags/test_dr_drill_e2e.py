@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from include.jdcloud_vpn.teardown import Teardown, TeardownTarget
+from include.jdcloud_vpn.conf import TeardownTarget
+from include.jdcloud_vpn.teardown import Teardown
 from tests.dags.conftest import DAG_TEST_TIME_SCALE, seeded_conf
 
 pytestmark = pytest.mark.timeout(400)
@@ -57,8 +58,8 @@ def test_drill_rebuilds_and_reports_an_rto_within_the_emulator_latency_bounds(da
     assert "RTO" in markdown and "](drill-history.svg)" in markdown
     # The interconnect is up again with one of everything, and the ephemeral probes were removed.
     left = Teardown(hook, TeardownTarget(name="drill", home_region="cn-north-1", peer_region="cn-east-2")).plan()
-    assert sum(1 for item in left if item["kind"] == "bgw") == 2
-    assert sum(1 for item in left if item["kind"] == "vpnTunnel") == 4
+    assert sum(1 for item in left if item.kind == "bgw") == 2
+    assert sum(1 for item in left if item.kind == "vpnTunnel") == 4
 
 
 def test_failed_drill_alerts_and_says_where_it_stopped(dagbag, hook, emulator_control, tmp_path, caplog):

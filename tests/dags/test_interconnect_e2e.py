@@ -42,6 +42,18 @@ def test_full_build_pings_both_ways_and_reports(dagbag, hook, emulator_control, 
     step_ids = {s["task_id"] for s in report["steps"]}
     assert {"vpn_tunnels.wait_tunnels_up", "connectivity_test.ping_peer_to_home"} <= step_ids
     assert all(s["attempts"] == 1 and s["duration_s"] is not None for s in report["steps"])
+    # Steps in the order they ran, each with its start time: the conf check first, the pings in tutorial order.
+    started = [s["started_at"] for s in report["steps"]]
+    assert None not in started and started == sorted(started), started
+    order = [s["task_id"] for s in report["steps"]]
+    assert order[0] == "validate_conf", order
+    assert order.index("vpn_connections.create_vpn_connection_peer") < order.index(
+        "vpn_connections.create_vpn_connection_home"
+    )
+    assert order.index("connectivity_test.ping_home_to_peer") < order.index("connectivity_test.ping_peer_to_home")
+    markdown = Path(_latest_md(conf)).read_text()
+    assert "| task | started | status | attempts | duration (s) |" in markdown
+    assert markdown.index("| validate_conf |") < markdown.index("| connectivity_test.ping_home_to_peer |")
     assert len(report["resources"]["home"]["vpn_tunnel_ids"]) == 2
     assert Path(conf["report_dir"], Path(_latest_md(conf)).name).read_text().startswith("# interconnect report")
 

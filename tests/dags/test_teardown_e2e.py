@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from include.jdcloud_vpn.teardown import PHASES, Teardown, TeardownTarget
+from include.jdcloud_vpn.conf import TeardownTarget
+from include.jdcloud_vpn.teardown import PHASES, Teardown
 from tests.dags.conftest import seeded_conf
 
 pytestmark = pytest.mark.timeout(400)
@@ -45,7 +46,7 @@ def test_build_then_teardown_leaves_nothing(dagbag, hook, emulator_control, tmp_
     conf = seeded_conf(hook, tmp_path, name="tdfull", ephemeral_probes=True)
     assert _run(dagbag, "jdcloud_vpn_interconnect", conf)[0]
     before = Teardown(hook, _target(conf)).plan()
-    assert {item["kind"] for item in before} >= {"bgw", "vpnTunnel", "vpnConnection", "bgwRoute", "command"}
+    assert {item.kind for item in before} >= {"bgw", "vpnTunnel", "vpnConnection", "bgwRoute", "command"}
 
     ok, states = _run(dagbag, "jdcloud_vpn_teardown", _teardown_conf(conf))
     assert ok, {k: v for k, v in states.items() if v != "success"}
@@ -58,7 +59,7 @@ def test_build_then_teardown_leaves_nothing(dagbag, hook, emulator_control, tmp_
     report = json.loads(sorted(Path(conf["report_dir"]).glob("teardown-*.json"))[-1].read_text())
     assert report["status"] == "success" and report["remaining"] == []
     phases = [p["phase"] for p in report["plan"]]
-    assert phases == sorted(phases, key=PHASES.index), "the plan is not in the safe deletion order"
+    assert phases == sorted(phases, key=list(PHASES).index), "the plan is not in the safe deletion order"
     assert {p: len(items) for p, items in report["deleted"].items() if items} == {
         p: phases.count(p) for p in set(phases)
     }
@@ -136,7 +137,7 @@ def test_dry_run_lists_the_plan_and_deletes_nothing(dagbag, hook, emulator_contr
     assert Teardown(hook, _target(conf)).plan() == before
     report = json.loads(sorted(Path(conf["report_dir"]).glob("teardown-*.json"))[-1].read_text())
     assert report["dry_run"] is True
-    assert [(p["kind"], p["id"]) for p in report["plan"]] == [(p["kind"], p["id"]) for p in before]
+    assert [(p["kind"], p["id"]) for p in report["plan"]] == [(p.kind, p.id) for p in before]
     phases = [p["phase"] for p in report["plan"]]
     assert phases.index("bgw_routes") < phases.index("vpn_tunnels") < phases.index("bgws")
 

@@ -119,7 +119,8 @@ def _row(
 
 @pytest.mark.timeout(1200, method="signal")  # includes the harness start when this module runs alone
 def test_sigkill_inside_every_mutating_call(airflow: RealAirflow, pytestconfig: pytest.Config) -> None:
-    from include.jdcloud_vpn.teardown import Teardown, TeardownTarget
+    from include.jdcloud_vpn.conf import TeardownTarget
+    from include.jdcloud_vpn.teardown import Teardown
 
     airflow.reset_emulator()
     name = "rx-kills"
@@ -150,7 +151,7 @@ def test_sigkill_inside_every_mutating_call(airflow: RealAirflow, pytestconfig: 
     if teardown_run["state"] != "success":
         run_problems.append(f"teardown {teardown_run['state']}")
     if remaining:
-        kinds = Counter(item["kind"] for item in remaining)
+        kinds = Counter(item.kind for item in remaining)
         run_problems.append("left after teardown: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
 
     tries = {

@@ -1,0 +1,52 @@
+"""The one build of an interconnect, in the tutorial's order; the interconnect DAG and the DR drill call it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from airflow.sdk import cross_downstream
+
+from include.jdcloud_vpn import tasks
+from include.jdcloud_vpn.conf import SIDES
+
+
+@dataclass(frozen=True)
+class Build:
+    """The tasks of one build that the calling DAG wires further (pings, report, cleanup)."""
+
+    psk: Any
+    gateways: dict[str, dict[str, Any]]
+    connections: dict[str, Any]
+    tunnels_up: Any
+    routes_learned: Any
+    probes: dict[str, Any]
+
+
+def build_interconnect(conf: Any, *, after: list[Any]) -> Build:
+    """Create the task groups of tutorial steps 1-13, the routing step and the probe VMs.
+
+    Task ids are the same in every DAG that builds (``home_region.create_border_gateway``, ...). Nothing
+    is created before every task of ``after`` (e.g. the site check, or the drill's teardown) and the
+    pre-shared key have succeeded.
+    """
+    psk = tasks.ensure_pre_shared_key(conf)
+
+    # Steps 1-3 (home region) and 5-7 (peer region): border gateway, VPC attachment, customer gateway.
+    gateways = {side: tasks.site_gateways.override(group_id=f"{side}_region")(conf, side) for side in SIDES}
+    cross_downstream([*after, psk], [gateways[side][step] for side in SIDES for step in ("bgw", "cgw")])
+
+    # Steps 8-11: VPN connection in the peer region, cross-wire, VPN connection in the home region, cross-wire.
+    connections = tasks.vpn_connections(conf, gateways["home"], gateways["peer"])
+
+    # Steps 12-13: tunnels on both sides, then wait until they are UP.
+    tunnels_up = tasks.vpn_tunnels(conf, connections, psk)
+
+    # Routing: static routes on both border gateways, then wait until the VPC route tables learn them.
+    routes_learned = tasks.static_routing(conf, gateways["home"], gateways["peer"], connections, after=tunnels_up)
+
+    # Test steps a/b: probe VMs, started early (they take longest), then wait until both run.
+    probes = tasks.probe_vms(conf)
+    cross_downstream(after, [probes[side] for side in SIDES])
+
+    return Build(psk, gateways, connections, tunnels_up, routes_learned, probes)
