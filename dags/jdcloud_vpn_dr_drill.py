@@ -25,17 +25,15 @@ from airflow.sdk import dag
 from include.jdcloud_vpn import drill_tasks, tasks, teardown_tasks
 from include.jdcloud_vpn.build import build_interconnect
 from include.jdcloud_vpn.guard import ensure_exclusive_run
-from include.jdcloud_vpn.policies import VPN_DEFAULT_ARGS
+from include.jdcloud_vpn.policies import VPN_DAG_ARGS
 
 
 @dag(
     schedule=drill_tasks.drill_schedule(),
-    catchup=False,
-    max_active_runs=1,
     params=drill_tasks.drill_params(),
     doc_md=__doc__,
     tags=["jdcloud", "vpn", "dr-drill"],
-    default_args=VPN_DEFAULT_ARGS,
+    **VPN_DAG_ARGS,
 )
 def jdcloud_vpn_dr_drill() -> None:
     conf = drill_tasks.validate_drill_conf()
@@ -77,10 +75,7 @@ def jdcloud_vpn_dr_drill() -> None:
     pings = tasks.connectivity_test(conf, build.probes, after=[rebuild_finished])
     report = drill_tasks.write_drill_report(conf)
     pings >> report
-    cleanup = tasks.delete_probe_vms(conf).as_teardown(
-        setups=[build.probes["home"].operator, build.probes["peer"].operator]
-    )
-    report >> cleanup
+    build.delete_probes_after(report)
 
 
 jdcloud_vpn_dr_drill()

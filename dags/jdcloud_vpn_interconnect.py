@@ -25,17 +25,15 @@ from include.jdcloud_vpn import tasks
 from include.jdcloud_vpn.build import build_interconnect
 from include.jdcloud_vpn.guard import ensure_exclusive_run
 from include.jdcloud_vpn.params import interconnect_params
-from include.jdcloud_vpn.policies import VPN_DEFAULT_ARGS
+from include.jdcloud_vpn.policies import VPN_DAG_ARGS
 
 
 @dag(
     schedule=None,
-    catchup=False,
-    max_active_runs=1,
     params=interconnect_params(),
     doc_md=__doc__,
     tags=["jdcloud", "vpn", "interconnect"],
-    default_args=VPN_DEFAULT_ARGS,
+    **VPN_DAG_ARGS,
 )
 def jdcloud_vpn_interconnect() -> None:
     conf = tasks.validate_interconnect_conf()
@@ -56,10 +54,7 @@ def jdcloud_vpn_interconnect() -> None:
 
     report = tasks.write_report(conf)
     pings >> report
-    cleanup = tasks.delete_probe_vms(conf).as_teardown(
-        setups=[build.probes["home"].operator, build.probes["peer"].operator]
-    )
-    report >> cleanup
+    build.delete_probes_after(report)
 
 
 jdcloud_vpn_interconnect()

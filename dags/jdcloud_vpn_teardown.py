@@ -15,17 +15,15 @@ from airflow.sdk import dag
 
 from include.jdcloud_vpn import teardown_tasks
 from include.jdcloud_vpn.guard import ensure_exclusive_run
-from include.jdcloud_vpn.policies import VPN_DEFAULT_ARGS
+from include.jdcloud_vpn.policies import VPN_DAG_ARGS
 
 
 @dag(
     schedule=None,
-    catchup=False,
-    max_active_runs=1,
     params=teardown_tasks.teardown_params(),
     doc_md=__doc__,
     tags=["jdcloud", "vpn", "teardown"],
-    default_args=VPN_DEFAULT_ARGS,
+    **VPN_DAG_ARGS,
 )
 def jdcloud_vpn_teardown() -> None:
     request = teardown_tasks.read_teardown_request()

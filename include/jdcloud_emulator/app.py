@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from include.jdcloud_emulator import auth, urls
+from include.jdcloud_emulator.cloud import EmulatedCloud
 from include.jdcloud_emulator.control import LoggedRequest, RequestLog, control_router
 from include.jdcloud_emulator.exceptions import (
     InternalError,
@@ -24,7 +25,6 @@ from include.jdcloud_emulator.exceptions import (
     Unavailable,
 )
 from include.jdcloud_emulator.faults import FaultConfig, Faults
-from include.jdcloud_emulator.models import Emulator
 from include.jdcloud_emulator.settings import REGIONS, EmulatorSettings
 
 REQUEST_ID_HEADER = "x-jdcloud-request-id"
@@ -72,14 +72,14 @@ def _envelope(request_id: str, status_code: int, payload: dict) -> JSONResponse:
 
 
 def create_app(settings: EmulatorSettings | None = None, faults: FaultConfig | None = None) -> FastAPI:
-    """Build an emulator app; state lives on ``app.state.emulator``."""
+    """Build an emulator app; the emulated cloud lives on ``app.state.cloud``."""
     settings = settings or EmulatorSettings()
-    emulator = Emulator(settings, Faults(faults, seed=settings.seed))
+    cloud = EmulatedCloud(settings, Faults(faults, seed=settings.seed))
     request_log = RequestLog()
     app = FastAPI(
         title="JD Cloud API emulator", docs_url="/emulator-api/docs", openapi_url="/emulator-api/openapi.json"
     )
-    app.state.emulator = emulator
+    app.state.cloud = cloud
     app.state.request_log = request_log
     app.include_router(control_router)
     credentials = {settings.access_key: settings.secret_key}
@@ -107,7 +107,7 @@ def create_app(settings: EmulatorSettings | None = None, faults: FaultConfig | N
             route, path_params = found
             operation, service = route.operation.name, route.operation.service
             request_log.begin(_logged(started, service, operation, request, 0, request_id))
-            result, dropped = await _dispatch(emulator, route, path_params, request, body)
+            result, dropped = await _dispatch(cloud, route, path_params, request, body)
             http_status = 504 if dropped else 200
             if dropped:
                 return PlainTextResponse("upstream request timeout", status_code=504)
@@ -129,11 +129,11 @@ def _logged(
 
 
 async def _dispatch(
-    emulator: Emulator, route: urls.Route, path_params: dict, request: Request, body: bytes
+    cloud: EmulatedCloud, route: urls.Route, path_params: dict, request: Request, body: bytes
 ) -> tuple[dict, bool]:
     """Apply faults, run the handler and commit; returns (result, response_dropped)."""
     operation = route.operation.name
-    faults = emulator.faults
+    faults = cloud.faults
     if not faults.allow_call(route.operation.service, time.time()):
         raise RateLimited(f"requests too frequent: over {faults.config.rate_limit_per_minute} calls/minute")
     fault = faults.take_operation_fault(operation)
@@ -150,25 +150,25 @@ async def _dispatch(
     if delay:
         await asyncio.sleep(delay)
     try:
-        return _apply(emulator, route, path_params, request, body)
+        return _apply(cloud, route, path_params, request, body)
     finally:
         if fault is not None and fault.kind == "slow_response":  # applied (or refused), then answered late
             await asyncio.sleep(fault.delay_s)
 
 
 def _apply(
-    emulator: Emulator, route: urls.Route, path_params: dict, request: Request, body: bytes
+    cloud: EmulatedCloud, route: urls.Route, path_params: dict, request: Request, body: bytes
 ) -> tuple[dict, bool]:
     params = _request_params(request, body)
     params.update(path_params)
     region = path_params["regionId"]
     if region not in REGIONS:
         raise InvalidArgument(f"regionId {region} is not a supported region: {', '.join(REGIONS)}")
-    emulator.before_request()
-    result = route.handler(emulator, region, params)
+    cloud.before_request()
+    result = route.handler(cloud, region, params)
     if not route.read_only:
-        emulator.after_change()
-        return result, emulator.faults.take_drop(route.operation.name)
+        cloud.after_change()
+        return result, cloud.faults.take_drop(route.operation.name)
     return result, False
 
 

@@ -66,14 +66,13 @@ class LatencyUpdate(BaseModel):
 
 @control_router.get("/health")
 def health(request: Request) -> dict:
-    emulator = request.app.state.emulator
-    return {"status": "ok", "time_scale": emulator.settings.time_scale}
+    return {"status": "ok", "time_scale": request.app.state.cloud.settings.time_scale}
 
 
 @control_router.post("/reset")
 def reset(request: Request) -> dict:
     """Forget every resource, the request log and the rate limiter's count; faults stay (``DELETE /faults``)."""
-    request.app.state.emulator.reset()
+    request.app.state.cloud.reset()
     request.app.state.request_log.clear()
     return {"reset": True}
 
@@ -81,23 +80,23 @@ def reset(request: Request) -> dict:
 @control_router.get("/state")
 def dump_state(request: Request) -> dict:
     """Every resource as the API renders it, plus each tunnel's negotiation verdict."""
-    emulator = request.app.state.emulator
-    emulator.before_request()
-    state = emulator.state
+    cloud = request.app.state.cloud
+    cloud.before_request()
+    state = cloud.state
     return {
-        "vpcs": [emulator.vpc.vpc_json(v) for v in state.vpcs.values()],
-        "routeTables": [emulator.vpc.route_table_json(t) for t in state.route_tables.values()],
-        "instances": [emulator.vm.instance_json(i) for i in state.instances.values()],
-        "bgws": [emulator.bgw.bgw_json(b) for b in state.bgws.values()],
-        "vpcAttachments": [emulator.bgw.vpc_attachment_json(a) for a in state.vpc_attachments.values()],
+        "vpcs": [cloud.vpc.vpc_json(v) for v in state.vpcs.values()],
+        "routeTables": [cloud.vpc.route_table_json(t) for t in state.route_tables.values()],
+        "instances": [cloud.vm.instance_json(i) for i in state.instances.values()],
+        "bgws": [cloud.bgw.bgw_json(b) for b in state.bgws.values()],
+        "vpcAttachments": [cloud.bgw.vpc_attachment_json(a) for a in state.vpc_attachments.values()],
         "customerGateways": [c.to_json() for c in state.customer_gateways.values()],
-        "vpnConnections": [emulator.bgw.vpn_connection_json(c) for c in state.vpn_connections.values()],
+        "vpnConnections": [cloud.bgw.vpn_connection_json(c) for c in state.vpn_connections.values()],
         "vpnTunnels": [
-            emulator.bgw.vpn_tunnel_json(t) | {"regionId": t.region_id, "negotiation": emulator.dataplane.mismatch(t)}
+            cloud.bgw.vpn_tunnel_json(t) | {"regionId": t.region_id, "negotiation": cloud.dataplane.mismatch(t)}
             for t in state.vpn_tunnels.values()
         ],
         "bgwRoutes": [r.to_json() | {"regionId": r.region_id} for r in state.bgw_routes.values()],
-        "invocations": [emulator.assistant.invocation_json(i) for i in state.invocations.values()],
+        "invocations": [cloud.assistant.invocation_json(i) for i in state.invocations.values()],
     }
 
 
@@ -126,20 +125,20 @@ def clear_requests(request: Request) -> dict:
 
 @control_router.get("/faults")
 def get_faults(request: Request) -> dict:
-    return request.app.state.emulator.faults.to_json()
+    return request.app.state.cloud.faults.to_json()
 
 
 @control_router.put("/faults")
 def put_faults(config: FaultConfig, request: Request) -> dict:
     """Replace every fault with ``config``."""
-    request.app.state.emulator.faults.apply(config)
-    return request.app.state.emulator.faults.to_json()
+    request.app.state.cloud.faults.apply(config)
+    return request.app.state.cloud.faults.to_json()
 
 
 @control_router.patch("/faults")
 def patch_faults(update: dict, request: Request) -> dict:
     """Change only the given fault fields."""
-    faults = request.app.state.emulator.faults
+    faults = request.app.state.cloud.faults
     try:
         merged = FaultConfig.model_validate(faults.config.model_dump() | update)
     except ValueError as error:
@@ -150,19 +149,19 @@ def patch_faults(update: dict, request: Request) -> dict:
 
 @control_router.delete("/faults")
 def clear_faults(request: Request) -> dict:
-    request.app.state.emulator.faults.apply(FaultConfig())
-    return request.app.state.emulator.faults.to_json()
+    request.app.state.cloud.faults.apply(FaultConfig())
+    return request.app.state.cloud.faults.to_json()
 
 
 @control_router.get("/latencies")
 def get_latencies(request: Request) -> dict:
-    settings = request.app.state.emulator.settings
+    settings = request.app.state.cloud.settings
     return {"time_scale": settings.time_scale, "latencies": settings.latencies}
 
 
 @control_router.patch("/latencies")
 def patch_latencies(update: LatencyUpdate, request: Request) -> dict:
-    settings = request.app.state.emulator.settings
+    settings = request.app.state.cloud.settings
     unknown = set(update.latencies) - set(DEFAULT_LATENCIES)
     if unknown:
         raise HTTPException(status_code=422, detail=f"unknown latencies: {sorted(unknown)}")

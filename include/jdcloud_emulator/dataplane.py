@@ -17,7 +17,7 @@ from include.jdcloud_emulator.models.state import IKE_IPSEC_FIELDS, Instance, Vp
 from include.jdcloud_emulator.settings import INTER_REGION_RTT_MS, INTRA_REGION_RTT_MS
 
 if TYPE_CHECKING:
-    from include.jdcloud_emulator.models import Emulator
+    from include.jdcloud_emulator.cloud import EmulatedCloud
 
 IKE_PROPOSAL = ("ike_key_exchange", "ike_cipher", "ike_auth")
 IPSEC_PROPOSAL = ("ipsec_cipher", "ipsec_auth", "ipsec_key_exchange")
@@ -75,14 +75,14 @@ class DataPlane(ABC):
 class SimulatedDataPlane(DataPlane):
     """Derives tunnel state and reachability from the stored resources; no packets are sent."""
 
-    def __init__(self, emulator: Emulator) -> None:
-        self.emu = emulator
+    def __init__(self, cloud: EmulatedCloud) -> None:
+        self.cloud = cloud
 
     # ------------------------------------------------------------------ tunnels
 
     def mirror_of(self, tunnel: VpnTunnel) -> VpnTunnel | None:
         """The other end: a tunnel in another region with the public IPs swapped."""
-        for other in self.emu.state.vpn_tunnels.values():
+        for other in self.cloud.state.vpn_tunnels.values():
             if (
                 other.region_id != tunnel.region_id
                 and other.cloud_public_ip == tunnel.customer_ip
@@ -116,29 +116,29 @@ class SimulatedDataPlane(DataPlane):
 
     def _cross_wired(self, tunnel: VpnTunnel) -> bool:
         """The tunnel's customer gateway lists the IP the far end actually uses."""
-        connection = self.emu.state.vpn_connections.get(tunnel.vpn_connection_id)
-        cgw = connection and self.emu.state.customer_gateways.get(connection.cgw_id)
+        connection = self.cloud.state.vpn_connections.get(tunnel.vpn_connection_id)
+        cgw = connection and self.cloud.state.customer_gateways.get(connection.cgw_id)
         return bool(cgw) and tunnel.customer_ip in cgw.customer_ips
 
     def reconcile(self, now: float) -> None:
-        for tunnel in self.emu.state.vpn_tunnels.values():
+        for tunnel in self.cloud.state.vpn_tunnels.values():
             if self.mismatch(tunnel) is None:
                 tunnel.match_since = tunnel.match_since or now
             else:
                 tunnel.match_since = None
 
     def op_status(self, tunnel: VpnTunnel, now: float) -> str:
-        if tunnel.match_since is None or self.emu.faults.is_stuck("tunnel_negotiation", tunnel.vpn_tunnel_id):
+        if tunnel.match_since is None or self.cloud.faults.is_stuck("tunnel_negotiation", tunnel.vpn_tunnel_id):
             return "DOWN"
         start = tunnel.match_since
         mirror = self.mirror_of(tunnel)
         ids = [tunnel.vpn_tunnel_id] + ([mirror.vpn_tunnel_id] if mirror else [])
-        for flap_start, flap_end in self.emu.faults.flaps(ids):
+        for flap_start, flap_end in self.cloud.faults.flaps(ids):
             if flap_start <= now < flap_end:
                 return "DOWN"
             if flap_end <= now:
                 start = max(start, flap_end)  # renegotiate after the flap
-        return "UP" if now >= start + self.emu.latency("tunnel_negotiation") else "DOWN"
+        return "UP" if now >= start + self.cloud.latency("tunnel_negotiation") else "DOWN"
 
     # ------------------------------------------------------------------ packets
 
@@ -163,19 +163,19 @@ class SimulatedDataPlane(DataPlane):
         return base * (1 + (digest[0] / 255 - 0.5) * 0.04)
 
     def instance_by_ip(self, ip: str) -> Instance | None:
-        for instance in self.emu.state.instances.values():
+        for instance in self.cloud.state.instances.values():
             if instance.private_ip_address == ip and instance.deleting_at is None:
                 return instance
         return None
 
     def blocking_hop(self, source: Instance, destination_ip: str, now: float) -> str | None:
         """The first hop that drops an echo request or its reply at ``now``; None when both get through."""
-        if self.emu.vm.status(source, now) != "running":
+        if self.cloud.vm.status(source, now) != "running":
             return f"source instance {source.instance_id} is not running"
         target = self.instance_by_ip(destination_ip)
         if target is None:
             return f"no instance has the address {destination_ip}"
-        if self.emu.vm.status(target, now) != "running":
+        if self.cloud.vm.status(target, now) != "running":
             return f"destination instance {target.instance_id} is not running"
         return self.path_blocked(source, target, now) or self.path_blocked(target, source, now)
 
@@ -184,24 +184,24 @@ class SimulatedDataPlane(DataPlane):
         if src.vpc_id == dst.vpc_id:
             return None
         address = ipaddress.IPv4Address(dst.private_ip_address)
-        subnet = self.emu.state.subnets[src.subnet_id]
-        table = self.emu.state.route_tables[subnet.route_table_id]
-        rule = _longest_match([(r.address_prefix, r) for r in self.emu.vpc.effective_rules(table, now)], address)
+        subnet = self.cloud.state.subnets[src.subnet_id]
+        table = self.cloud.state.route_tables[subnet.route_table_id]
+        rule = _longest_match([(r.address_prefix, r) for r in self.cloud.vpc.effective_rules(table, now)], address)
         if rule is None or rule.next_hop_type != "bgw":
             return f"route table {table.route_table_id} has no route to {address} via a border gateway"
         bgw_id = rule.next_hop_id
         if not any(
-            self.emu.bgw.attachment_active(a, now)
-            for a in self.emu.bgw.attachments_of_vpc(src.vpc_id)
+            self.cloud.bgw.attachment_active(a, now)
+            for a in self.cloud.bgw.attachments_of_vpc(src.vpc_id)
             if a.bgw_id == bgw_id
         ):
             return f"vpc {src.vpc_id} has no active attachment to border gateway {bgw_id}"
         route = _longest_match(
-            [(r.bgw_route_destination, r) for r in self.emu.bgw.effective_routes(bgw_id, now)], address
+            [(r.bgw_route_destination, r) for r in self.cloud.bgw.effective_routes(bgw_id, now)], address
         )
         if route is None or route.bgw_route_next_hop_type != "vpnConnection":
             return f"border gateway {bgw_id} has no route to {address} via a VPN connection"
-        for tunnel in self.emu.bgw.tunnels_of_connection(route.bgw_route_nexthop):
+        for tunnel in self.cloud.bgw.tunnels_of_connection(route.bgw_route_nexthop):
             if self.op_status(tunnel, now) != "UP":
                 continue
             mirror = self.mirror_of(tunnel)
@@ -210,16 +210,16 @@ class SimulatedDataPlane(DataPlane):
         return f"VPN connection {route.bgw_route_nexthop} has no UP tunnel that reaches {address}"
 
     def _far_side_delivers(self, mirror: VpnTunnel, dst: Instance, now: float) -> bool:
-        connection = self.emu.state.vpn_connections.get(mirror.vpn_connection_id)
+        connection = self.cloud.state.vpn_connections.get(mirror.vpn_connection_id)
         if connection is None or connection.region_id != dst.region_id:
             return False
-        routes = self.emu.bgw.effective_routes(connection.bgw_id, now)
+        routes = self.cloud.bgw.effective_routes(connection.bgw_id, now)
         route = _longest_match(
             [(r.bgw_route_destination, r) for r in routes], ipaddress.IPv4Address(dst.private_ip_address)
         )
         if route is None or route.bgw_route_next_hop_type != "vpcAttachment":
             return False
-        attachment = self.emu.state.vpc_attachments.get(route.bgw_route_nexthop)
+        attachment = self.cloud.state.vpc_attachments.get(route.bgw_route_nexthop)
         return attachment is not None and attachment.vpc_id == dst.vpc_id
 
 

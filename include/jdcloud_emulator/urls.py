@@ -1,6 +1,6 @@
 """Routing: the operation table (``airflow_provider_jdcloud.api_paths``) matched against request paths.
 
-The paths come from the one shared table; this module only binds each operation name to its handler.
+The paths come from the one shared table; this module only binds each operation to its service's response class.
 """
 
 from __future__ import annotations
@@ -9,12 +9,7 @@ import re
 from dataclasses import dataclass
 
 from airflow_provider_jdcloud.api_paths import OPERATIONS, ApiOperation
-from include.jdcloud_emulator import responses
-from include.jdcloud_emulator.responses import Handler
-
-HANDLERS: dict[str, Handler] = {
-    name: getattr(responses, re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()) for name in OPERATIONS
-}
+from include.jdcloud_emulator.responses import RESPONSES, Handler
 
 SERVICES = tuple(sorted({op.service for op in OPERATIONS.values()}))
 
@@ -36,7 +31,8 @@ def _compile(path: str) -> re.Pattern[str]:
 
 
 ROUTES: list[Route] = [
-    Route(operation=op, pattern=_compile(op.path), handler=HANDLERS[name]) for name, op in OPERATIONS.items()
+    Route(operation=op, pattern=_compile(op.path), handler=RESPONSES[op.service].dispatch(name))
+    for name, op in OPERATIONS.items()
 ]
 
 

@@ -15,12 +15,19 @@ from include.jdcloud_vpn.conf import SIDES
 class Build:
     """The tasks of one build that the calling DAG wires further (pings, report, cleanup)."""
 
+    conf: Any
     psk: Any
     gateways: dict[str, dict[str, Any]]
     connections: dict[str, Any]
     tunnels_up: Any
     routes_learned: Any
     probes: dict[str, Any]
+
+    def delete_probes_after(self, last: Any) -> None:
+        """Delete the ephemeral probe VMs once ``last`` is done: a teardown of the probe VMs (their setups), so
+        it runs even when the build or the pings failed."""
+        cleanup = tasks.delete_probe_vms(self.conf).as_teardown(setups=[self.probes[side].operator for side in SIDES])
+        last >> cleanup
 
 
 def build_interconnect(conf: Any, *, after: list[Any]) -> Build:
@@ -49,4 +56,4 @@ def build_interconnect(conf: Any, *, after: list[Any]) -> Build:
     probes = tasks.probe_vms(conf)
     cross_downstream(after, [probes[side] for side in SIDES])
 
-    return Build(psk, gateways, connections, tunnels_up, routes_learned, probes)
+    return Build(conf, psk, gateways, connections, tunnels_up, routes_learned, probes)

@@ -40,3 +40,6 @@ VPN_DEFAULT_ARGS = {
     "retry_policy": JDCLOUD_RETRY_POLICY,
     "on_execute_callback": record_attempt,
 }
+
+# DAG arguments shared by the VPN DAGs: one run at a time, no backfill.
+VPN_DAG_ARGS = {"catchup": False, "max_active_runs": 1, "default_args": VPN_DEFAULT_ARGS}

@@ -13,8 +13,8 @@ from typing import Any
 
 from airflow_provider_jdcloud.exceptions import FailedPrecondition, NotFound
 from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
+from airflow_provider_jdcloud.models import Instance, VpnTunnelSpec
 from airflow_provider_jdcloud.models import VpnTunnel as ApiVpnTunnel
-from airflow_provider_jdcloud.models import VpnTunnelSpec
 from include.jdcloud_vpn import naming
 from include.jdcloud_vpn.conf import SIDES, CreateProbe, InterconnectConf, Side
 from include.jdcloud_vpn.results import (
@@ -352,14 +352,7 @@ def ensure_probe_vm(hook: JDCloudHook, conf: InterconnectConf, side: Side, attem
         instance = hook.describe_instance(site.probe.instance_id, region=site.region)
         if instance.vpc_id != site.vpc_id:
             raise StepConflict(f"probe {instance.instance_id} is in {instance.vpc_id}, not in {site.vpc_id}")
-        return ProbeVm(
-            side=side,
-            region=site.region,
-            instance_id=instance.instance_id,
-            private_ip=instance.private_ip_address,
-            ephemeral=False,
-            created=False,
-        )
+        return _probe_vm(side, site.region, instance, ephemeral=False, created=False)
     name = naming.probe_vm_name(conf, side)
     live = [
         i for i in hook.describe_instances(name=name, vpc_id=site.vpc_id, region=site.region) if i.status != "deleting"
@@ -386,13 +379,17 @@ def ensure_probe_vm(hook: JDCloudHook, conf: InterconnectConf, side: Side, attem
         instance.instance_id,
         instance.private_ip_address,
     )
+    return _probe_vm(side, site.region, instance, ephemeral=True, created=not live)
+
+
+def _probe_vm(side: Side, region: str, instance: Instance, *, ephemeral: bool, created: bool) -> ProbeVm:
     return ProbeVm(
         side=side,
-        region=site.region,
+        region=region,
         instance_id=instance.instance_id,
         private_ip=instance.private_ip_address,
-        ephemeral=True,
-        created=not live,
+        ephemeral=ephemeral,
+        created=created,
     )
 
 

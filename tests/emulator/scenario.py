@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 from jdcloud_sdk.core.credential import Credential
 from jdcloud_sdk.core.jdcloudrequest import JDCloudRequest
 from jdcloud_sdk.core.signer import Signer
+from jdcloud_sdk.services.common.models.Filter import Filter
 
 from tests.sdk_client import ApiError, SdkClient, SilentLogger
 
@@ -38,13 +38,22 @@ class Site:
     tunnel_ids: list[str] = field(default_factory=list)
     route_id: str = ""
 
+    def create(self, api: SdkClient, kind: str, **params: Any) -> str:
+        """``Create<Kind>`` in this site's region; return the new resource's id (``kind`` in camelCase: ``vpc``)."""
+        return api.call(f"Create{kind[0].upper()}{kind[1:]}", self.region, **params)[f"{kind}Id"]
+
+    def modify_tunnels(self, api: SdkClient, operation: str, **params: Any) -> None:
+        """Call ``operation`` (``ModifyVpnTunnel`` or ``ModifyAdminStatus``) on every tunnel of this site."""
+        for tunnel_id in self.tunnel_ids:
+            api.call(operation, self.region, vpnTunnelId=tunnel_id, **params)
+
 
 def build_vpc(api: SdkClient, site: Site, name: str = "sre") -> None:
-    site.vpc_id = api.call("CreateVpc", site.region, vpcName=f"{name}-vpc", addressPrefix=site.cidr)["vpcId"]
+    site.vpc_id = site.create(api, "vpc", vpcName=f"{name}-vpc", addressPrefix=site.cidr)
     subnet_cidr = site.cidr.replace("0.0/16", "1.0/24")
-    site.subnet_id = api.call(
-        "CreateSubnet", site.region, vpcId=site.vpc_id, subnetName=f"{name}-subnet", addressPrefix=subnet_cidr
-    )["subnetId"]
+    site.subnet_id = site.create(
+        api, "subnet", vpcId=site.vpc_id, subnetName=f"{name}-subnet", addressPrefix=subnet_cidr
+    )
     site.route_table_id = api.call("DescribeSubnet", site.region, subnetId=site.subnet_id)["subnet"]["routeTableId"]
 
 
@@ -62,43 +71,69 @@ def launch_vm(api: SdkClient, site: Site, name: str = "probe") -> None:
 
 
 def build_gateways(api: SdkClient, site: Site, name: str = "sre") -> None:
-    site.bgw_id = api.call("CreateBgw", site.region, bgwName=f"{name}-bgw")["bgwId"]
-    site.attachment_id = api.call(
-        "CreateVpcAttachment",
-        site.region,
+    site.bgw_id = site.create(api, "bgw", bgwName=f"{name}-bgw")
+    site.attachment_id = site.create(
+        api,
+        "vpcAttachment",
         vpcAttachmentName=f"{name}-att",
         bgwId=site.bgw_id,
         vpcId=site.vpc_id,
         propagateType="partial",
         subnetIds=[site.subnet_id],
-    )["vpcAttachmentId"]
-    site.cgw_id = api.call(
-        "CreateCustomerGateway",
-        site.region,
-        customerGatewayName=f"{name}-cgw",
-        customerIps=["1.0.0.1", "1.0.0.2"],
-        bgpAsn=65001,
-    )["customerGatewayId"]
+    )
+    placeholder_ips = ["1.0.0.1", "1.0.0.2"]
+    site.cgw_id = site.create(
+        api, "customerGateway", customerGatewayName=f"{name}-cgw", customerIps=placeholder_ips, bgpAsn=65001
+    )
 
 
 def create_connection(api: SdkClient, site: Site, name: str = "sre") -> None:
-    site.connection_id = api.call(
-        "CreateVpnConnection",
-        site.region,
-        vpnConnectionName=f"{name}-vpn",
-        bgwId=site.bgw_id,
-        cgwId=site.cgw_id,
-        bgpEnabled=False,
-    )["vpnConnectionId"]
+    site.connection_id = site.create(
+        api, "vpnConnection", vpnConnectionName=f"{name}-vpn", bgwId=site.bgw_id, cgwId=site.cgw_id, bgpEnabled=False
+    )
     connection = api.call("DescribeVpnConnection", site.region, vpnConnectionId=site.connection_id)
     site.cloud_ips = connection["vpnConnection"]["cloudPublicIp"]
 
 
+def create_connections(api: SdkClient, home: Site, peer: Site, home_sees: int = 2) -> None:
+    """Tutorial steps 4-5 on both sides: a VPN connection, then the other side's CGW lists its cloud IPs.
+
+    Home's CGW lists the first ``home_sees`` of the peer's cloud IPs (0: it keeps its placeholder IPs).
+    """
+    create_connection(api, peer)
+    if home_sees:
+        set_cgw_ips(api, home, peer.cloud_ips[:home_sees])
+    create_connection(api, home)
+    set_cgw_ips(api, peer, home.cloud_ips)
+
+
+def set_cgw_ips(api: SdkClient, site: Site, ips: list[str]) -> None:
+    api.call("ModifyCustomerGateway", site.region, customerGatewayId=site.cgw_id, customerIps=ips)
+
+
+def add_tunnel(api: SdkClient, site: Site, cloud_ip: str, customer_ip: str, **overrides) -> None:
+    """Create a tunnel on ``site``'s connection with ``TUNNEL_DEFAULTS`` plus ``overrides``."""
+    params = TUNNEL_DEFAULTS | {"vpnConnectionId": site.connection_id, "cloudPublicIp": cloud_ip}
+    params |= {"customerIp": customer_ip} | overrides
+    site.tunnel_ids.append(site.create(api, "vpnTunnel", **params))
+
+
 def create_tunnels(api: SdkClient, site: Site, remote: Site, **overrides) -> None:
     for cloud_ip, customer_ip in zip(site.cloud_ips, remote.cloud_ips, strict=True):
-        params = TUNNEL_DEFAULTS | {"vpnConnectionId": site.connection_id, "cloudPublicIp": cloud_ip}
-        params |= {"customerIp": customer_ip} | overrides
-        site.tunnel_ids.append(api.call("CreateVpnTunnel", site.region, **params)["vpnTunnelId"])
+        add_tunnel(api, site, cloud_ip, customer_ip, **overrides)
+
+
+def build_sites(
+    api: SdkClient, home_cidr: str = "10.10.0.0/16", peer_cidr: str = "10.20.0.0/16", *, with_vms: bool = True
+) -> tuple[Site, Site]:
+    """Tutorial steps 1-3 in both regions: VPC and subnet, a probe VM (``with_vms``), BGW, attachment and CGW."""
+    home, peer = Site(HOME, home_cidr), Site(PEER, peer_cidr)
+    for site in (home, peer):
+        build_vpc(api, site)
+        if with_vms:
+            launch_vm(api, site)
+        build_gateways(api, site)
+    return home, peer
 
 
 def build_interconnect(
@@ -112,26 +147,19 @@ def build_interconnect(
 
     ``tunnel`` overrides the tunnel parameters on both sides; ``peer_tunnel`` only on the peer's side.
     """
-    home, peer = Site(HOME, home_cidr), Site(PEER, peer_cidr)
-    for site in (home, peer):
-        build_vpc(api, site)
-        launch_vm(api, site)
-        build_gateways(api, site)
-    create_connection(api, peer)
-    api.call("ModifyCustomerGateway", HOME, customerGatewayId=home.cgw_id, customerIps=peer.cloud_ips)
-    create_connection(api, home)
-    api.call("ModifyCustomerGateway", PEER, customerGatewayId=peer.cgw_id, customerIps=home.cloud_ips)
+    home, peer = build_sites(api, home_cidr, peer_cidr)
+    create_connections(api, home, peer)
     create_tunnels(api, home, peer, **tunnel)
     create_tunnels(api, peer, home, **(tunnel | (peer_tunnel or {})))
     for site, remote in ((home, peer), (peer, home)):
-        site.route_id = api.call(
-            "CreateBgwRoute",
-            site.region,
+        site.route_id = site.create(
+            api,
+            "bgwRoute",
             bgwId=site.bgw_id,
             bgwRouteDestination=remote.cidr,
             bgwNexthopType="vpn_connection",
             bgwRouteNexthop=site.connection_id,
-        )["bgwRouteId"]
+        )
     return home, peer
 
 
@@ -168,13 +196,31 @@ def wait_until_connected(api: SdkClient, home: Site, peer: Site) -> None:
                 )
             )
         api.wait_for(
-            lambda s=site, r=remote: api.call(
-                "DescribeRouteTableRules",
-                s.region,
-                routeTableId=s.route_table_id,
-                filters=[{"name": "origins", "values": ["propagated"]}, {"name": "addressPrefix", "values": [r.cidr]}],
-            )["routeTableRules"]
+            lambda s=site, r=remote: route_table_rules(
+                api, s.region, s.route_table_id, Filter("origins", ["propagated"]), Filter("addressPrefix", [r.cidr])
+            )
         )
+
+
+def route_table_rules(api: SdkClient, region: str, table_id: str, *filters: Filter) -> list[dict]:
+    """The table's rules (local, static and propagated) matching every filter."""
+    return api.call("DescribeRouteTableRules", region, routeTableId=table_id, filters=list(filters) or None)[
+        "routeTableRules"
+    ]
+
+
+def expect_rule_not_found(api: SdkClient, region: str, table_id: str, rule_id: str) -> None:
+    """Removing ``rule_id`` from the table is 404: it is not (or no longer) one of its static rules."""
+    expect_error(
+        api,
+        "RemoveRouteTableRules",
+        region,
+        404,
+        "NOT_FOUND",
+        f"routeTableRule {rule_id} not found",
+        routeTableId=table_id,
+        ruleIds=[rule_id],
+    )
 
 
 # ---------------------------------------------------------------- helpers for the conformance suite
@@ -212,20 +258,6 @@ def signed_headers(url: str, method: str, body: str, service: str, region: str, 
         security_token="",
     )
     return headers
-
-
-@contextmanager
-def override_latencies(control: httpx.Client) -> Iterator[Callable[..., None]]:
-    """Yield ``set(**latencies)`` that changes simulated latencies; the old values come back on exit."""
-    saved = control.get("/latencies").json()["latencies"]
-
-    def set_latencies(**latencies: float) -> None:
-        control.patch("/latencies", json={"latencies": latencies}).raise_for_status()
-
-    try:
-        yield set_latencies
-    finally:
-        control.patch("/latencies", json={"latencies": saved}).raise_for_status()
 
 
 def assert_holds(predicate: Callable[[], Any], seconds: float, interval: float = 0.01) -> None:

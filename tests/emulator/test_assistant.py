@@ -7,15 +7,9 @@ import re
 
 import pytest
 
-from tests.emulator.scenario import Site, build_vpc, expect_error, instance_status, launch_vm, override_latencies
+from tests.emulator.scenario import Site, build_vpc, expect_error, instance_status, launch_vm
 
 REGION = "cn-north-1"
-
-
-@pytest.fixture
-def latencies(control):
-    with override_latencies(control) as set_latencies:
-        yield set_latencies
 
 
 @pytest.fixture
@@ -159,24 +153,8 @@ def test_bad_commands_are_refused(api, params, code, status, message):
 
 
 def test_invoke_unknown_command_or_instance_is_404(api, vm):
-    expect_error(
-        api,
-        "InvokeCommand",
-        REGION,
-        404,
-        "NOT_FOUND",
-        "command cmd-nope not found",
-        commandId="cmd-nope",
-        instances=[vm.instance_id],
-    )
     command_id = api.call("CreateCommand", REGION, commandName="x", commandContent=_b64("echo"))["commandId"]
-    expect_error(
-        api,
-        "InvokeCommand",
-        REGION,
-        404,
-        "NOT_FOUND",
-        "instance i-nope not found",
-        commandId=command_id,
-        instances=["i-nope"],
-    )
+    unknown = {"command cmd-nope": ("cmd-nope", vm.instance_id), "instance i-nope": (command_id, "i-nope")}
+    for missing, (command, instance) in unknown.items():
+        params = {"commandId": command, "instances": [instance]}
+        expect_error(api, "InvokeCommand", REGION, 404, "NOT_FOUND", f"{missing} not found", **params)

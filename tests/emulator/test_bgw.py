@@ -8,29 +8,21 @@ import pytest
 from jdcloud_sdk.services.common.models.Filter import Filter
 
 from tests.emulator.scenario import (
-    HOME,
-    PEER,
-    TUNNEL_DEFAULTS,
     Site,
-    build_gateways,
+    add_tunnel,
     build_interconnect,
-    build_vpc,
-    create_connection,
+    build_sites,
+    create_connections,
     expect_error,
+    expect_rule_not_found,
     op_statuses,
-    override_latencies,
+    route_table_rules,
     wait_until_connected,
 )
 
 REGION = "cn-north-1"
 OTHER_REGION = "cn-east-2"
 CGW_IPS = ["1.0.0.1", "1.0.0.2"]
-
-
-@pytest.fixture
-def latencies(control):
-    with override_latencies(control) as set_latencies:
-        yield set_latencies
 
 
 def _bgw(api, name: str = "gw", region: str = REGION) -> str:
@@ -47,9 +39,7 @@ def _connection(api, bgw_id: str, cgw_id: str, name: str = "vpn") -> tuple[str, 
     connection_id = api.call(
         "CreateVpnConnection", REGION, vpnConnectionName=name, bgwId=bgw_id, cgwId=cgw_id, bgpEnabled=False
     )["vpnConnectionId"]
-    return connection_id, api.call("DescribeVpnConnection", REGION, vpnConnectionId=connection_id)["vpnConnection"][
-        "cloudPublicIp"
-    ]
+    return connection_id, _get(api, "vpnConnection", connection_id)["cloudPublicIp"]
 
 
 def _tunnel(api, connection_id: str, cloud_ip: str, customer_ip: str, **params) -> str:
@@ -83,6 +73,17 @@ def _attach(api, bgw_id: str, vpc_id: str, propagate_type: str = "all", **params
         propagateType=propagate_type,
         **params,
     )["vpcAttachmentId"]
+
+
+def _route(api, bgw_id: str, destination: str, next_hop: str, **params) -> str:
+    return api.call(
+        "CreateBgwRoute", REGION, bgwId=bgw_id, bgwRouteDestination=destination, bgwRouteNexthop=next_hop, **params
+    )["bgwRouteId"]
+
+
+def _get(api, kind: str, resource_id: str) -> dict:
+    """``Describe<Kind>`` of one resource (``kind`` in camelCase, e.g. ``vpnTunnel``)."""
+    return api.call(f"Describe{kind[0].upper()}{kind[1:]}", REGION, **{f"{kind}Id": resource_id})[kind]
 
 
 def _routes(api, bgw_id: str, *filters: Filter) -> list[dict]:
@@ -119,12 +120,25 @@ def stack(api) -> Stack:
     return Stack(bgw_id, vpc_id, attachment_id, cgw_id, connection_id, cloud_ips, tunnel_id)
 
 
+def _expect_new_tunnel_error(api, stack: Stack, status: str, message: str, **params) -> None:
+    """A new tunnel of the stack's connection, on its free (cloud IP, CGW IP) pair unless given, is a 400 ``status``."""
+    ips = {"cloudPublicIp": stack.cloud_ips[1], "customerIp": CGW_IPS[1]}
+    params = {"vpnConnectionId": stack.connection_id} | ips | params
+    expect_error(api, "CreateVpnTunnel", REGION, 400, status, message, **params)
+
+
+def _expect_tunnel_fields_refused(api, stack: Stack, status: str, message: str, **fields) -> None:
+    """``fields`` are refused both by a new tunnel (with a valid PSK unless given) and by modifying the stack's."""
+    _expect_new_tunnel_error(api, stack, status, message, **({"psk": "ok"} | fields))
+    expect_error(api, "ModifyVpnTunnel", REGION, 400, status, message, vpnTunnelId=stack.tunnel_id, **fields)
+
+
 # ---------------------------------------------------------------- resources and their fields
 
 
 def test_bgw_create_describe_modify(api):
     bgw_id = _bgw(api, "边界网关_1")
-    bgw = api.call("DescribeBgw", REGION, bgwId=bgw_id)["bgw"]
+    bgw = _get(api, "bgw", bgw_id)
     assert bgw["bgwId"] == bgw_id
     assert (bgw["bgwName"], bgw["azType"], bgw["az"], bgw["description"]) == ("边界网关_1", "standard", "", "")
     assert (bgw["vifIds"], bgw["vpcAttachmentIds"], bgw["vpnConnectionIds"]) == ([], [], [])
@@ -140,7 +154,7 @@ def test_vpn_connection_gets_two_distinct_public_cloud_ips(api):
     first_id, first_ips = _connection(api, bgw_id, cgw_id, "vpn-1")
     _, second_ips = _connection(api, bgw_id, cgw_id, "vpn-2")
     assert len(first_ips) == 2 and len(set(first_ips + second_ips)) == 4
-    connection = api.call("DescribeVpnConnection", REGION, vpnConnectionId=first_id)["vpnConnection"]
+    connection = _get(api, "vpnConnection", first_id)
     assert (connection["bgwId"], connection["cgwId"], connection["bgpEnabled"]) == (bgw_id, cgw_id, False)
     assert (connection["localAsn"], connection["providers"], connection["haStatus"]) == (
         65000,
@@ -148,7 +162,7 @@ def test_vpn_connection_gets_two_distinct_public_cloud_ips(api):
         "no_redundancy",
     )
     assert connection["charge"]["chargeMode"] == "postpaid_by_usage"
-    assert api.call("DescribeBgw", REGION, bgwId=bgw_id)["bgw"]["vpnConnectionIds"] == [
+    assert _get(api, "bgw", bgw_id)["vpnConnectionIds"] == [
         first_id,
         _connection_id_of(api, "vpn-2"),
     ]
@@ -162,7 +176,7 @@ def _connection_id_of(api, name: str) -> str:
 
 
 def test_tunnel_defaults_match_the_sdk_comments(api, stack):
-    tunnel = api.call("DescribeVpnTunnel", REGION, vpnTunnelId=stack.tunnel_id)["vpnTunnel"]
+    tunnel = _get(api, "vpnTunnel", stack.tunnel_id)
     expected = {
         "vpnConnectionId": stack.connection_id,
         "cloudPublicIp": stack.cloud_ips[0],
@@ -199,7 +213,7 @@ def test_describe_connections_returns_empty(api, control):
 
 def test_modify_admin_status_path_and_effect(api, control, stack):
     assert api.call("ModifyAdminStatus", REGION, vpnTunnelId=stack.tunnel_id, adminStatus="DOWN") == {}
-    assert api.call("DescribeVpnTunnel", REGION, vpnTunnelId=stack.tunnel_id)["vpnTunnel"]["adminStatus"] == "DOWN"
+    assert _get(api, "vpnTunnel", stack.tunnel_id)["adminStatus"] == "DOWN"
     [entry] = control.get("/requests", params={"operation": "ModifyAdminStatus"}).json()["requests"]
     assert (entry["service"], entry["method"]) == ("bgw", "POST")
     assert entry["path"] == f"/v1/regions/{REGION}/vpnTunnels/{stack.tunnel_id}:adminStatus"
@@ -334,42 +348,15 @@ def test_one_tunnel_per_ip_pair(api, stack):
 
 
 def test_tunnel_ips_must_belong_to_the_connection_and_cgw(api, stack):
-    expect_error(
-        api,
-        "CreateVpnTunnel",
-        REGION,
-        400,
-        "INVALID_ARGUMENT",
-        f"cloudPublicIp 9.9.9.9 is not a cloud IP of VPN connection {stack.connection_id}",
-        vpnConnectionId=stack.connection_id,
-        cloudPublicIp="9.9.9.9",
-        customerIp=CGW_IPS[1],
-        psk="p",
-    )
-    expect_error(
-        api,
-        "CreateVpnTunnel",
-        REGION,
-        400,
-        "INVALID_ARGUMENT",
-        f"customerIp 9.9.9.9 is not an IP of customer gateway {stack.cgw_id}",
-        vpnConnectionId=stack.connection_id,
-        cloudPublicIp=stack.cloud_ips[1],
-        customerIp="9.9.9.9",
-        psk="p",
-    )
+    not_cloud_ip = f"cloudPublicIp 9.9.9.9 is not a cloud IP of VPN connection {stack.connection_id}"
+    _expect_new_tunnel_error(api, stack, "INVALID_ARGUMENT", not_cloud_ip, cloudPublicIp="9.9.9.9", psk="p")
+    not_cgw_ip = f"customerIp 9.9.9.9 is not an IP of customer gateway {stack.cgw_id}"
+    _expect_new_tunnel_error(api, stack, "INVALID_ARGUMENT", not_cgw_ip, customerIp="9.9.9.9", psk="p")
 
 
 def test_50_static_routes_per_bgw(api, stack):
     for i in range(50):
-        api.call(
-            "CreateBgwRoute",
-            REGION,
-            bgwId=stack.bgw_id,
-            bgwRouteDestination=f"10.100.{i}.0/24",
-            bgwNexthopType="vpn_connection",
-            bgwRouteNexthop=stack.connection_id,
-        )
+        _route(api, stack.bgw_id, f"10.100.{i}.0/24", stack.connection_id, bgwNexthopType="vpn_connection")
     expect_error(
         api,
         "CreateBgwRoute",
@@ -411,25 +398,13 @@ def test_duplicate_static_route_is_409(api, stack):
 
 
 def test_bgw_with_attachments_or_connections_cannot_be_deleted(api, stack):
-    expect_error(
-        api,
-        "DeleteBgw",
-        REGION,
-        400,
-        "FAILED_PRECONDITION",
-        f"border gateway {stack.bgw_id} still has VPC attachments",
-        bgwId=stack.bgw_id,
-    )
+    def expect_still_has(dependants: str) -> None:
+        message = f"border gateway {stack.bgw_id} still has {dependants}"
+        expect_error(api, "DeleteBgw", REGION, 400, "FAILED_PRECONDITION", message, bgwId=stack.bgw_id)
+
+    expect_still_has("VPC attachments")
     api.call("DeleteVpcAttachment", REGION, vpcAttachmentId=stack.attachment_id)
-    expect_error(
-        api,
-        "DeleteBgw",
-        REGION,
-        400,
-        "FAILED_PRECONDITION",
-        f"border gateway {stack.bgw_id} still has VPN connections",
-        bgwId=stack.bgw_id,
-    )
+    expect_still_has("VPN connections")
 
 
 def test_attached_vpc_cannot_be_deleted(api):
@@ -448,38 +423,27 @@ def test_attached_vpc_cannot_be_deleted(api):
     assert api.call("DeleteVpc", REGION, vpcId=vpc_id) == {}
 
 
-def test_cgw_used_by_a_connection_cannot_be_deleted(api, stack):
-    expect_error(
-        api,
-        "DeleteCustomerGateway",
-        REGION,
-        400,
-        "FAILED_PRECONDITION",
-        f"customer gateway {stack.cgw_id} is used by VPN connection {stack.connection_id}",
-        customerGatewayId=stack.cgw_id,
-    )
-
-
-def test_connection_with_tunnels_cannot_be_deleted(api, stack):
-    expect_error(
-        api,
-        "DeleteVpnConnection",
-        REGION,
-        400,
-        "FAILED_PRECONDITION",
-        f"VPN connection {stack.connection_id} still has VPN tunnels",
-        vpnConnectionId=stack.connection_id,
-    )
+@pytest.mark.parametrize(
+    ("operation", "id_param", "message"),
+    [
+        (
+            "DeleteCustomerGateway",
+            "customerGatewayId",
+            "customer gateway {cgw_id} is used by VPN connection {connection_id}",
+        ),
+        ("DeleteVpnConnection", "vpnConnectionId", "VPN connection {connection_id} still has VPN tunnels"),
+        ("DeleteVpnTunnel", "vpnTunnelId", "VPN tunnel {tunnel_id} must have adminStatus DOWN before it is deleted"),
+    ],
+    ids=["cgw_used_by_a_connection", "connection_with_tunnels", "tunnel_with_admin_status_up"],
+)
+def test_resources_in_use_cannot_be_deleted(api, stack, operation, id_param, message):
+    ids = {"customerGatewayId": stack.cgw_id, "vpnConnectionId": stack.connection_id, "vpnTunnelId": stack.tunnel_id}
+    message = message.format(**vars(stack))
+    expect_error(api, operation, REGION, 400, "FAILED_PRECONDITION", message, **{id_param: ids[id_param]})
 
 
 def test_connection_used_by_a_static_route_cannot_be_deleted(api, stack):
-    route_id = api.call(
-        "CreateBgwRoute",
-        REGION,
-        bgwId=stack.bgw_id,
-        bgwRouteDestination="10.80.0.0/16",
-        bgwRouteNexthop=stack.connection_id,
-    )["bgwRouteId"]
+    route_id = _route(api, stack.bgw_id, "10.80.0.0/16", stack.connection_id)
     api.call("ModifyAdminStatus", REGION, vpnTunnelId=stack.tunnel_id, adminStatus="DOWN")
     api.call("DeleteVpnTunnel", REGION, vpnTunnelId=stack.tunnel_id)
     expect_error(
@@ -490,18 +454,6 @@ def test_connection_used_by_a_static_route_cannot_be_deleted(api, stack):
         "FAILED_PRECONDITION",
         f"static route {route_id} uses VPN connection {stack.connection_id}",
         vpnConnectionId=stack.connection_id,
-    )
-
-
-def test_tunnel_with_admin_status_up_cannot_be_deleted(api, stack):
-    expect_error(
-        api,
-        "DeleteVpnTunnel",
-        REGION,
-        400,
-        "FAILED_PRECONDITION",
-        f"VPN tunnel {stack.tunnel_id} must have adminStatus DOWN before it is deleted",
-        vpnTunnelId=stack.tunnel_id,
     )
 
 
@@ -525,10 +477,7 @@ def test_cgw_ips_can_change_until_a_tunnel_uses_the_cgw(api):
     connection_id, cloud_ips = _connection(api, _bgw(api), cgw_id)
     new_ips = ["2.0.0.1", "2.0.0.2"]
     assert api.call("ModifyCustomerGateway", REGION, customerGatewayId=cgw_id, customerIps=new_ips) == {}
-    assert (
-        api.call("DescribeCustomerGateway", REGION, customerGatewayId=cgw_id)["customerGateway"]["customerIps"]
-        == new_ips
-    )
+    assert _get(api, "customerGateway", cgw_id)["customerIps"] == new_ips
     _tunnel(api, connection_id, cloud_ips[0], new_ips[0])
     expect_error(
         api,
@@ -554,7 +503,7 @@ def test_cgw_ips_can_change_until_a_tunnel_uses_the_cgw(api):
         customerGatewayId=cgw_id,
         bgpAsn=65002,
     )
-    cgw = api.call("DescribeCustomerGateway", REGION, customerGatewayId=cgw_id)["customerGateway"]
+    cgw = _get(api, "customerGateway", cgw_id)
     assert (cgw["customerGatewayName"], cgw["customerIps"], cgw["bgpAsn"]) == ("renamed", new_ips, 65001)
 
 
@@ -615,10 +564,7 @@ def test_cgw_accepts_1_2_or_4_ips(api):
     for count in (1, 2, 4):
         ips = [f"1.0.{count}.{i}" for i in range(1, count + 1)]
         cgw_id = _cgw(api, ips, name=f"cgw-{count}")
-        assert (
-            api.call("DescribeCustomerGateway", REGION, customerGatewayId=cgw_id)["customerGateway"]["customerIps"]
-            == ips
-        )
+        assert _get(api, "customerGateway", cgw_id)["customerIps"] == ips
 
 
 # ---------------------------------------------------------------- tunnel parameter rules
@@ -638,25 +584,13 @@ def test_cgw_accepts_1_2_or_4_ips(api):
     ],
 )
 def test_psk_rules(api, stack, psk, message):
-    expect_error(
-        api,
-        "CreateVpnTunnel",
-        REGION,
-        400,
-        "INVALID_ARGUMENT",
-        message,
-        vpnConnectionId=stack.connection_id,
-        cloudPublicIp=stack.cloud_ips[1],
-        customerIp=CGW_IPS[1],
-        psk=psk,
-    )
-    expect_error(api, "ModifyVpnTunnel", REGION, 400, "INVALID_ARGUMENT", message, vpnTunnelId=stack.tunnel_id, psk=psk)
+    _expect_tunnel_fields_refused(api, stack, "INVALID_ARGUMENT", message, psk=psk)
 
 
 @pytest.mark.parametrize("psk", ["a" * 20, "x", "Ab_-09", "s0x"])
 def test_valid_psks_are_accepted(api, stack, psk):
     api.call("ModifyVpnTunnel", REGION, vpnTunnelId=stack.tunnel_id, psk=psk)
-    assert api.call("DescribeVpnTunnel", REGION, vpnTunnelId=stack.tunnel_id)["vpnTunnel"]["psk"] == psk
+    assert _get(api, "vpnTunnel", stack.tunnel_id)["psk"] == psk
 
 
 @pytest.mark.parametrize(
@@ -672,22 +606,7 @@ def test_valid_psks_are_accepted(api, stack, psk):
     ],
 )
 def test_tunnel_lifetimes_out_of_range(api, stack, field, value, message):
-    expect_error(
-        api,
-        "CreateVpnTunnel",
-        REGION,
-        400,
-        "OUT_OF_RANGE",
-        message,
-        vpnConnectionId=stack.connection_id,
-        cloudPublicIp=stack.cloud_ips[1],
-        customerIp=CGW_IPS[1],
-        psk="ok",
-        **{field: value},
-    )
-    expect_error(
-        api, "ModifyVpnTunnel", REGION, 400, "OUT_OF_RANGE", message, vpnTunnelId=stack.tunnel_id, **{field: value}
-    )
+    _expect_tunnel_fields_refused(api, stack, "OUT_OF_RANGE", message, **{field: value})
 
 
 @pytest.mark.parametrize(
@@ -696,7 +615,7 @@ def test_tunnel_lifetimes_out_of_range(api, stack, field, value, message):
 )
 def test_tunnel_lifetime_bounds_are_inclusive(api, stack, field, value):
     api.call("ModifyVpnTunnel", REGION, vpnTunnelId=stack.tunnel_id, **{field: value})
-    assert api.call("DescribeVpnTunnel", REGION, vpnTunnelId=stack.tunnel_id)["vpnTunnel"][field] == value
+    assert _get(api, "vpnTunnel", stack.tunnel_id)[field] == value
 
 
 @pytest.mark.parametrize(
@@ -717,33 +636,14 @@ def test_tunnel_lifetime_bounds_are_inclusive(api, stack, field, value):
     ],
 )
 def test_bad_ike_ipsec_choices_are_invalid_argument(api, stack, field, value):
-    message = f"{field} must be one of:"
-    expect_error(
-        api,
-        "CreateVpnTunnel",
-        REGION,
-        400,
-        "INVALID_ARGUMENT",
-        message,
-        vpnConnectionId=stack.connection_id,
-        cloudPublicIp=stack.cloud_ips[1],
-        customerIp=CGW_IPS[1],
-        psk="ok",
-        **{field: value},
-    )
-    expect_error(
-        api, "ModifyVpnTunnel", REGION, 400, "INVALID_ARGUMENT", message, vpnTunnelId=stack.tunnel_id, **{field: value}
-    )
+    _expect_tunnel_fields_refused(api, stack, "INVALID_ARGUMENT", f"{field} must be one of:", **{field: value})
 
 
 def test_ipsec_key_exchange_null_means_no_pfs(api, stack):
     api.call("ModifyVpnTunnel", REGION, vpnTunnelId=stack.tunnel_id, ipsecKeyExchange="modp2048")
-    assert (
-        api.call("DescribeVpnTunnel", REGION, vpnTunnelId=stack.tunnel_id)["vpnTunnel"]["ipsecKeyExchange"]
-        == "modp2048"
-    )
+    assert _get(api, "vpnTunnel", stack.tunnel_id)["ipsecKeyExchange"] == "modp2048"
     api.call("ModifyVpnTunnel", REGION, vpnTunnelId=stack.tunnel_id, ipsecKeyExchange="null")
-    assert api.call("DescribeVpnTunnel", REGION, vpnTunnelId=stack.tunnel_id)["vpnTunnel"]["ipsecKeyExchange"] is None
+    assert _get(api, "vpnTunnel", stack.tunnel_id)["ipsecKeyExchange"] is None
 
 
 @pytest.mark.parametrize("field", ["cloudPublicIp", "customerIp", "vpnConnectionId"])
@@ -772,26 +672,14 @@ def test_tunnel_endpoints_cannot_be_modified(api, stack, field):
 )
 def test_tunnel_inner_ip_rules(api, stack, params, message):
     api.call("ModifyVpnTunnel", REGION, vpnTunnelId=stack.tunnel_id, tunnelIp="169.254.9.0/30")
-    expect_error(
-        api,
-        "CreateVpnTunnel",
-        REGION,
-        400,
-        "INVALID_ARGUMENT",
-        message,
-        vpnConnectionId=stack.connection_id,
-        cloudPublicIp=stack.cloud_ips[1],
-        customerIp=CGW_IPS[1],
-        psk="ok",
-        **params,
-    )
+    _expect_new_tunnel_error(api, stack, "INVALID_ARGUMENT", message, psk="ok", **params)
 
 
 def test_tunnel_inner_ips_are_split(api, stack):
     tunnel_id = _tunnel(
         api, stack.connection_id, stack.cloud_ips[1], CGW_IPS[1], tunnelIp="169.254.1.0/30", localTunnelIp="169.254.1.2"
     )
-    tunnel = api.call("DescribeVpnTunnel", REGION, vpnTunnelId=tunnel_id)["vpnTunnel"]
+    tunnel = _get(api, "vpnTunnel", tunnel_id)
     assert (tunnel["tunnelIp"], tunnel["localTunnelIp"], tunnel["remoteTunnelIp"]) == (
         "169.254.1.0/30",
         "169.254.1.2",
@@ -819,44 +707,20 @@ def test_bad_names_are_400(api, field, name):
 
 @pytest.mark.parametrize("name", ["x" * 33, "bad name"])
 def test_bad_connection_and_attachment_names_are_400(api, stack, name):
-    expect_error(
-        api,
-        "CreateVpnConnection",
-        REGION,
-        400,
-        "INVALID_ARGUMENT",
-        "vpnConnectionName must be 1-32 characters",
-        vpnConnectionName=name,
-        bgwId=stack.bgw_id,
-        cgwId=stack.cgw_id,
-    )
-    expect_error(
-        api,
-        "CreateVpcAttachment",
-        REGION,
-        400,
-        "INVALID_ARGUMENT",
-        "vpcAttachmentName must be 1-32 characters",
-        vpcAttachmentName=name,
-        bgwId=_bgw(api, "gw-2"),
-        vpcId=stack.vpc_id,
-        propagateType="all",
-    )
-    expect_error(
-        api,
-        "ModifyBgw",
-        REGION,
-        400,
-        "INVALID_ARGUMENT",
-        "bgwName must be 1-32 characters",
-        bgwId=stack.bgw_id,
-        bgwName=name,
-    )
+    attachment = {"bgwId": _bgw(api, "gw-2"), "vpcId": stack.vpc_id, "propagateType": "all"}
+    requests = [
+        ("CreateVpnConnection", "vpnConnectionName", {"bgwId": stack.bgw_id, "cgwId": stack.cgw_id}),
+        ("CreateVpcAttachment", "vpcAttachmentName", attachment),
+        ("ModifyBgw", "bgwName", {"bgwId": stack.bgw_id}),
+    ]
+    for operation, field, params in requests:
+        message = f"{field} must be 1-32 characters"
+        expect_error(api, operation, REGION, 400, "INVALID_ARGUMENT", message, **{field: name}, **params)
 
 
 @pytest.mark.parametrize("name", ["x" * 32, "a", "Name_with-dash_9", "中文名称"])
 def test_good_names_are_accepted(api, name):
-    assert api.call("DescribeBgw", REGION, bgwId=_bgw(api, name))["bgw"]["bgwName"] == name
+    assert _get(api, "bgw", _bgw(api, name))["bgwName"] == name
 
 
 # ---------------------------------------------------------------- HA status
@@ -867,9 +731,7 @@ def test_ha_status_is_redundancy_only_with_an_up_tunnel_on_both_cloud_ips(api):
     wait_until_connected(api, home, peer)
 
     def ha(site) -> str:
-        return api.call("DescribeVpnConnection", site.region, vpnConnectionId=site.connection_id)["vpnConnection"][
-            "haStatus"
-        ]
+        return _connection_of(api, site)["haStatus"]
 
     assert (ha(home), ha(peer)) == ("redundancy", "redundancy")
     api.call("ModifyAdminStatus", home.region, vpnTunnelId=home.tunnel_ids[0], adminStatus="DOWN")
@@ -881,29 +743,18 @@ def test_ha_status_is_redundancy_only_with_an_up_tunnel_on_both_cloud_ips(api):
 
 def test_ha_status_needs_a_cgw_with_two_ips(api):
     # Home's CGW lists only one of the peer's cloud IPs: home's two tunnels share it, the peer uses one cloud IP.
-    home, peer = Site(HOME, "10.10.0.0/16"), Site(PEER, "10.20.0.0/16")
-    for site in (home, peer):
-        build_vpc(api, site)
-        build_gateways(api, site)
-    create_connection(api, peer)
-    api.call("ModifyCustomerGateway", HOME, customerGatewayId=home.cgw_id, customerIps=peer.cloud_ips[:1])
-    create_connection(api, home)
-    api.call("ModifyCustomerGateway", PEER, customerGatewayId=peer.cgw_id, customerIps=home.cloud_ips)
+    home, peer = build_sites(api, with_vms=False)
+    create_connections(api, home, peer, home_sees=1)
     for home_ip in home.cloud_ips:
-        for region, site, cloud_ip, customer_ip in (
-            (HOME, home, home_ip, peer.cloud_ips[0]),
-            (PEER, peer, peer.cloud_ips[0], home_ip),
-        ):
-            params = TUNNEL_DEFAULTS | {
-                "vpnConnectionId": site.connection_id,
-                "cloudPublicIp": cloud_ip,
-                "customerIp": customer_ip,
-            }
-            site.tunnel_ids.append(api.call("CreateVpnTunnel", region, **params)["vpnTunnelId"])
+        add_tunnel(api, home, home_ip, peer.cloud_ips[0])
+        add_tunnel(api, peer, peer.cloud_ips[0], home_ip)
     api.wait_for(lambda: op_statuses(api, home, peer) == ["UP"] * 4)
     for site in (home, peer):
-        connection = api.call("DescribeVpnConnection", site.region, vpnConnectionId=site.connection_id)["vpnConnection"]
-        assert connection["haStatus"] == "no_redundancy", site.region
+        assert _connection_of(api, site)["haStatus"] == "no_redundancy", site.region
+
+
+def _connection_of(api, site: Site) -> dict:
+    return api.call("DescribeVpnConnection", site.region, vpnConnectionId=site.connection_id)["vpnConnection"]
 
 
 # ---------------------------------------------------------------- VPC attachments and propagation
@@ -914,16 +765,11 @@ def test_attachment_is_creating_then_active(api, latencies):
     bgw_id = _bgw(api)
     vpc_id, _ = _vpc(api, "10.70.0.0/16", ["10.70.1.0/24"])
     attachment_id = _attach(api, bgw_id, vpc_id)
-    attachment = api.call("DescribeVpcAttachment", REGION, vpcAttachmentId=attachment_id)["vpcAttachment"]
+    attachment = _get(api, "vpcAttachment", attachment_id)
     assert (attachment["status"], attachment["bgwId"], attachment["vpcId"]) == ("creating", bgw_id, vpc_id)
-    assert api.call("DescribeBgw", REGION, bgwId=bgw_id)["bgw"]["vpcAttachmentIds"] == [attachment_id]
+    assert _get(api, "bgw", bgw_id)["vpcAttachmentIds"] == [attachment_id]
     assert _propagated(api, bgw_id) == []
-    api.wait_for(
-        lambda: (
-            api.call("DescribeVpcAttachment", REGION, vpcAttachmentId=attachment_id)["vpcAttachment"]["status"]
-            == "active"
-        )
-    )
+    api.wait_for(lambda: _get(api, "vpcAttachment", attachment_id)["status"] == "active")
     assert api.wait_for(lambda: _propagated(api, bgw_id)) == [("10.70.1.0/24", attachment_id)]
 
 
@@ -935,8 +781,8 @@ def test_propagate_type_all_partial_none(api):
     att_none = _attach(api, bgw_none, vpc_id, "none")
 
     def infos(attachment_id: str) -> list[tuple[str, str]]:
-        found = api.call("DescribeVpcAttachment", REGION, vpcAttachmentId=attachment_id)["vpcAttachment"]
-        return sorted((i["subnetId"], i["subnetCidr"]) for i in found["propagateCidrInfos"])
+        found = _get(api, "vpcAttachment", attachment_id)["propagateCidrInfos"]
+        return sorted((i["subnetId"], i["subnetCidr"]) for i in found)
 
     assert infos(att_all) == sorted([(first, "10.70.1.0/24"), (second, "10.70.2.0/24")])
     assert infos(att_partial) == [(second, "10.70.2.0/24")]
@@ -958,12 +804,7 @@ def test_modify_attachment_replaces_propagation(api):
     bgw_id = _bgw(api)
     vpc_id, [first, _] = _vpc(api, "10.70.0.0/16", ["10.70.1.0/24", "10.70.2.0/24"])
     attachment_id = _attach(api, bgw_id, vpc_id, "none")
-    api.wait_for(
-        lambda: (
-            api.call("DescribeVpcAttachment", REGION, vpcAttachmentId=attachment_id)["vpcAttachment"]["status"]
-            == "active"
-        )
-    )
+    api.wait_for(lambda: _get(api, "vpcAttachment", attachment_id)["status"] == "active")
     assert _propagated(api, bgw_id) == []
     api.call(
         "ModifyVpcAttachment",
@@ -971,8 +812,7 @@ def test_modify_attachment_replaces_propagation(api):
         vpcAttachmentId=attachment_id,
         propagationAttribute={"vpcId": vpc_id, "propagateType": "partial", "subnetIds": [first]},
     )
-    attachment = api.call("DescribeVpcAttachment", REGION, vpcAttachmentId=attachment_id)["vpcAttachment"]
-    assert attachment["propagateType"] == "partial"
+    assert _get(api, "vpcAttachment", attachment_id)["propagateType"] == "partial"
     assert api.wait_for(lambda: _propagated(api, bgw_id)) == [("10.70.1.0/24", attachment_id)]
     api.call(
         "ModifyVpcAttachment",
@@ -1035,9 +875,7 @@ def test_overlapping_propagated_cidrs_first_attachment_wins(api):
         ("10.60.1.0/24", first),
         ("10.60.2.0/24", second),
     ]
-    second_infos = api.call("DescribeVpcAttachment", REGION, vpcAttachmentId=second)["vpcAttachment"][
-        "propagateCidrInfos"
-    ]
+    second_infos = _get(api, "vpcAttachment", second)["propagateCidrInfos"]
     assert sorted(i["subnetCidr"] for i in second_infos) == ["10.60.1.0/24", "10.60.2.0/24"]
     api.call("DeleteVpcAttachment", REGION, vpcAttachmentId=first)
     assert _propagated(api, bgw_id) == [("10.60.1.0/24", second), ("10.60.2.0/24", second)]
@@ -1047,30 +885,11 @@ def test_overlapping_propagated_cidrs_first_attachment_wins(api):
 
 
 def test_static_route_next_hop_spellings(api, stack):
-    via_vpn = api.call(
-        "CreateBgwRoute",
-        REGION,
-        bgwId=stack.bgw_id,
-        bgwRouteDestination="10.80.0.0/16",
-        bgwNexthopType="vpn_connection",
-        bgwRouteNexthop=stack.connection_id,
-        description="to peer",
-    )["bgwRouteId"]
-    via_attachment = api.call(
-        "CreateBgwRoute",
-        REGION,
-        bgwId=stack.bgw_id,
-        bgwRouteDestination="10.90.0.0/16",
-        bgwNexthopType="vpc_attachment",
-        bgwRouteNexthop=stack.attachment_id,
-    )["bgwRouteId"]
-    default_type = api.call(
-        "CreateBgwRoute",
-        REGION,
-        bgwId=stack.bgw_id,
-        bgwRouteDestination="10.81.0.0/16",
-        bgwRouteNexthop=stack.connection_id,
-    )["bgwRouteId"]
+    via_vpn = _route(
+        api, stack.bgw_id, "10.80.0.0/16", stack.connection_id, bgwNexthopType="vpn_connection", description="to peer"
+    )
+    via_attachment = _route(api, stack.bgw_id, "10.90.0.0/16", stack.attachment_id, bgwNexthopType="vpc_attachment")
+    default_type = _route(api, stack.bgw_id, "10.81.0.0/16", stack.connection_id)
     static = {r["bgwRouteId"]: r for r in _routes(api, stack.bgw_id, Filter("origin", ["static"]))}
     assert static[via_vpn]["bgwRouteNextHopType"] == "vpnConnection"
     assert static[via_attachment]["bgwRouteNextHopType"] == "vpcAttachment"
@@ -1161,13 +980,7 @@ def test_propagated_routes_cannot_be_modified_or_deleted(api, stack):
 
 
 def test_modify_static_route(api, stack):
-    route_id = api.call(
-        "CreateBgwRoute",
-        REGION,
-        bgwId=stack.bgw_id,
-        bgwRouteDestination="10.80.0.0/16",
-        bgwRouteNexthop=stack.connection_id,
-    )["bgwRouteId"]
+    route_id = _route(api, stack.bgw_id, "10.80.0.0/16", stack.connection_id)
     api.call(
         "ModifyBgwRoute",
         REGION,
@@ -1193,73 +1006,35 @@ def test_modify_static_route(api, stack):
 
 
 def test_static_routes_propagate_into_the_attached_vpc_route_table(api, stack):
-    table_id = api.call("DescribeVpc", REGION, vpcId=stack.vpc_id)["vpc"]["routeTableIds"][0]
-    route_id = api.call(
-        "CreateBgwRoute",
-        REGION,
-        bgwId=stack.bgw_id,
-        bgwRouteDestination="10.80.0.0/16",
-        bgwNexthopType="vpn_connection",
-        bgwRouteNexthop=stack.connection_id,
-    )["bgwRouteId"]
-    api.call(
-        "CreateBgwRoute",
-        REGION,
-        bgwId=stack.bgw_id,
-        bgwRouteDestination="10.90.0.0/16",
-        bgwNexthopType="vpc_attachment",
-        bgwRouteNexthop=stack.attachment_id,
-    )
+    table_id = _get(api, "vpc", stack.vpc_id)["routeTableIds"][0]
+    route_id = _route(api, stack.bgw_id, "10.80.0.0/16", stack.connection_id, bgwNexthopType="vpn_connection")
+    _route(api, stack.bgw_id, "10.90.0.0/16", stack.attachment_id, bgwNexthopType="vpc_attachment")
 
     def propagated() -> list[dict]:
-        return api.call(
-            "DescribeRouteTableRules", REGION, routeTableId=table_id, filters=[Filter("origins", ["propagated"])]
-        )["routeTableRules"]
+        return route_table_rules(api, REGION, table_id, Filter("origins", ["propagated"]))
 
     [rule] = api.wait_for(propagated)  # only routes towards a VPN connection propagate
     assert (rule["origin"], rule["nextHopType"], rule["nextHopId"]) == ("propagated", "bgw", stack.bgw_id)
     assert (rule["addressPrefix"], rule["priority"]) == ("10.80.0.0/16", 150)
-    by_prefix = api.call(
-        "DescribeRouteTableRules",
-        REGION,
-        routeTableId=table_id,
-        filters=[Filter("addressPrefix", ["10.80.0.0/16"]), Filter("nextHopTypes", ["bgw"])],
-    )["routeTableRules"]
+    by_prefix = route_table_rules(
+        api, REGION, table_id, Filter("addressPrefix", ["10.80.0.0/16"]), Filter("nextHopTypes", ["bgw"])
+    )
     assert [r["ruleId"] for r in by_prefix] == [rule["ruleId"]]
     table = api.call("DescribeRouteTable", REGION, routeTableId=table_id)["routeTable"]
     assert [(p["bgwId"], p["priority"]) for p in table["routePropagations"]] == [(stack.bgw_id, 150)]
-    expect_error(
-        api,
-        "RemoveRouteTableRules",
-        REGION,
-        404,
-        "NOT_FOUND",
-        "not found",
-        routeTableId=table_id,
-        ruleIds=[rule["ruleId"]],
-    )
+    expect_rule_not_found(api, REGION, table_id, rule["ruleId"])
     api.call("DeleteBgwRoute", REGION, bgwId=stack.bgw_id, bgwRouteId=route_id)
     assert propagated() == []
 
 
 def test_deleting_the_attachment_removes_the_propagation(api, stack):
-    table_id = api.call("DescribeVpc", REGION, vpcId=stack.vpc_id)["vpc"]["routeTableIds"][0]
-    api.call(
-        "CreateBgwRoute",
-        REGION,
-        bgwId=stack.bgw_id,
-        bgwRouteDestination="10.80.0.0/16",
-        bgwRouteNexthop=stack.connection_id,
-    )
-    api.wait_for(
-        lambda: api.call(
-            "DescribeRouteTableRules", REGION, routeTableId=table_id, filters=[Filter("nextHopTypes", ["bgw"])]
-        )["routeTableRules"]
-    )
+    table_id = _get(api, "vpc", stack.vpc_id)["routeTableIds"][0]
+    _route(api, stack.bgw_id, "10.80.0.0/16", stack.connection_id)
+    api.wait_for(lambda: route_table_rules(api, REGION, table_id, Filter("nextHopTypes", ["bgw"])))
     assert api.wait_for(lambda: _propagated(api, stack.bgw_id)) == [("10.70.1.0/24", stack.attachment_id)]
     api.call("DeleteVpcAttachment", REGION, vpcAttachmentId=stack.attachment_id)
     table = api.call("DescribeRouteTable", REGION, routeTableId=table_id)["routeTable"]
     assert table["routePropagations"] == []
     assert [r["nextHopType"] for r in table["routeTableRules"]] == ["local"]
     assert _propagated(api, stack.bgw_id) == []
-    assert api.call("DescribeBgw", REGION, bgwId=stack.bgw_id)["bgw"]["vpcAttachmentIds"] == []
+    assert _get(api, "bgw", stack.bgw_id)["vpcAttachmentIds"] == []

@@ -12,14 +12,16 @@ from tests.emulator.scenario import (
     PEER,
     TUNNEL_DEFAULTS,
     Site,
+    add_tunnel,
     assert_holds,
-    build_gateways,
     build_interconnect,
-    build_vpc,
-    create_connection,
+    build_sites,
+    create_connections,
+    instance_status,
     launch_vm,
     negotiation,
     op_statuses,
+    route_table_rules,
     run_ping,
     wait_until_connected,
 )
@@ -56,8 +58,7 @@ def test_tunnel_stays_down_on_parameter_mismatch(api, control, mismatch, home_va
     assert_holds(lambda: _all_down(api, home, peer), HOLD_S)
     # Put the peer's parameter back to the home side's value: the mismatch alone kept the tunnels DOWN.
     [field] = mismatch
-    for tunnel_id in peer.tunnel_ids:
-        api.call("ModifyVpnTunnel", PEER, vpnTunnelId=tunnel_id, **{field: home_value})
+    peer.modify_tunnels(api, "ModifyVpnTunnel", **{field: home_value})
     api.wait_for(lambda: op_statuses(api, home, peer) == ["UP"] * 4)
 
 
@@ -73,29 +74,20 @@ def test_ike_mode_matters_only_for_ikev1(api, control):
 
 def test_tunnel_stays_down_when_one_side_is_admin_down(api, control):
     home, peer = build_interconnect(api)
-    for tunnel_id in peer.tunnel_ids:
-        api.call("ModifyAdminStatus", PEER, vpnTunnelId=tunnel_id, adminStatus="DOWN")
+    peer.modify_tunnels(api, "ModifyAdminStatus", adminStatus="DOWN")
     assert _reasons(control, home, peer) == ({"peer_admin_down"}, {"admin_down"})
     assert_holds(lambda: _all_down(api, home, peer), HOLD_S)
-    for tunnel_id in peer.tunnel_ids:
-        api.call("ModifyAdminStatus", PEER, vpnTunnelId=tunnel_id, adminStatus="UP")
+    peer.modify_tunnels(api, "ModifyAdminStatus", adminStatus="UP")
     api.wait_for(lambda: op_statuses(api, home, peer) == ["UP"] * 4)
 
 
 def test_tunnel_stays_down_when_the_cgw_is_not_cross_wired(api, control):
     # Skip tutorial step 5: home's CGW keeps its placeholder IPs, so home's tunnels point nowhere.
-    home, peer = Site(HOME, "10.10.0.0/16"), Site(PEER, "10.20.0.0/16")
-    for site in (home, peer):
-        build_vpc(api, site)
-        build_gateways(api, site)
-    create_connection(api, peer)
-    create_connection(api, home)
-    api.call("ModifyCustomerGateway", PEER, customerGatewayId=peer.cgw_id, customerIps=home.cloud_ips)
+    home, peer = build_sites(api, with_vms=False)
+    create_connections(api, home, peer, home_sees=0)
     for cloud_ip, placeholder, remote_ip in zip(home.cloud_ips, ["1.0.0.1", "1.0.0.2"], peer.cloud_ips, strict=True):
-        params = TUNNEL_DEFAULTS | {"vpnConnectionId": home.connection_id, "cloudPublicIp": cloud_ip}
-        home.tunnel_ids.append(api.call("CreateVpnTunnel", HOME, customerIp=placeholder, **params)["vpnTunnelId"])
-        params = TUNNEL_DEFAULTS | {"vpnConnectionId": peer.connection_id, "cloudPublicIp": remote_ip}
-        peer.tunnel_ids.append(api.call("CreateVpnTunnel", PEER, customerIp=cloud_ip, **params)["vpnTunnelId"])
+        add_tunnel(api, home, cloud_ip, placeholder)
+        add_tunnel(api, peer, remote_ip, cloud_ip)
     assert _reasons(control, home, peer) == ({"no_peer_tunnel"}, {"no_peer_tunnel"})
     assert_holds(lambda: _all_down(api, home, peer), HOLD_S)
 
@@ -131,13 +123,7 @@ def test_healthy_path_pings_both_ways(api, connected):
 def test_ping_fails_when_the_route_table_lacks_the_remote_cidr(api, connected):
     home, peer = connected
     api.call("DeleteBgwRoute", HOME, bgwId=home.bgw_id, bgwRouteId=home.route_id)
-    rules = api.call(
-        "DescribeRouteTableRules",
-        HOME,
-        routeTableId=home.route_table_id,
-        filters=[Filter("addressPrefix", [peer.cidr])],
-    )["routeTableRules"]
-    assert rules == []
+    assert route_table_rules(api, HOME, home.route_table_id, Filter("addressPrefix", [peer.cidr])) == []
     _assert_lost(run_ping(api, home, peer.private_ip))
     _assert_lost(run_ping(api, peer, home.private_ip))  # the replies have no way back either
 
@@ -148,25 +134,21 @@ def test_ping_fails_when_only_the_return_bgw_lacks_the_route(api, connected):
     api.call("DeleteBgwRoute", PEER, bgwId=peer.bgw_id, bgwRouteId=peer.route_id)
     spec = {"nextHopType": "bgw", "nextHopId": peer.bgw_id, "addressPrefix": home.cidr}
     api.call("AddRouteTableRules", PEER, routeTableId=peer.route_table_id, routeTableRuleSpecs=[spec])
-    home_rules = api.call(
-        "DescribeRouteTableRules", HOME, routeTableId=home.route_table_id, filters=[Filter("nextHopTypes", ["bgw"])]
-    )["routeTableRules"]
+    home_rules = route_table_rules(api, HOME, home.route_table_id, Filter("nextHopTypes", ["bgw"]))
     assert [r["addressPrefix"] for r in home_rules] == [peer.cidr]  # the forward path is intact
     _assert_lost(run_ping(api, home, peer.private_ip))
 
 
 def test_ping_fails_when_tunnels_are_admin_down_on_one_side(api, connected):
     home, peer = connected
-    for tunnel_id in home.tunnel_ids:
-        api.call("ModifyAdminStatus", HOME, vpnTunnelId=tunnel_id, adminStatus="DOWN")
+    home.modify_tunnels(api, "ModifyAdminStatus", adminStatus="DOWN")
     _assert_lost(run_ping(api, home, peer.private_ip))
     _assert_lost(run_ping(api, peer, home.private_ip))
 
 
 def test_ping_fails_on_psk_mismatch(api, connected):
     home, peer = connected
-    for tunnel_id in peer.tunnel_ids:
-        api.call("ModifyVpnTunnel", PEER, vpnTunnelId=tunnel_id, psk="Changed_PSK")
+    peer.modify_tunnels(api, "ModifyVpnTunnel", psk="Changed_PSK")
     _assert_lost(run_ping(api, home, peer.private_ip))
 
 
@@ -189,7 +171,5 @@ def test_ping_to_a_new_vm_in_the_peer_subnet(api, connected):
     home, peer = connected
     second = Site(PEER, peer.cidr, vpc_id=peer.vpc_id, subnet_id=peer.subnet_id)
     launch_vm(api, second, name="second")
-    api.wait_for(
-        lambda: api.call("DescribeInstance", PEER, instanceId=second.instance_id)["instance"]["status"] == "running"
-    )
+    api.wait_for(lambda: instance_status(api, PEER, second.instance_id) == "running")
     assert run_ping(api, home, second.private_ip)["exitCode"] == "0"

@@ -19,17 +19,10 @@ from tests.emulator.scenario import (
     launch_vm,
     negotiation,
     op_statuses,
-    override_latencies,
 )
 from tests.sdk_client import SdkClient
 
 NEGOTIATION_S = 0.3
-
-
-@pytest.fixture
-def latencies(control):
-    with override_latencies(control) as set_latencies:
-        yield set_latencies
 
 
 def test_tunnel_goes_up_only_after_both_sides_match_and_negotiation_elapses(api, control, latencies):
@@ -40,8 +33,7 @@ def test_tunnel_goes_up_only_after_both_sides_match_and_negotiation_elapses(api,
     assert {negotiation(control, t) for t in home.tunnel_ids + peer.tunnel_ids} == {"psk_mismatch"}
 
     started = time.monotonic()
-    for tunnel_id in peer.tunnel_ids:
-        api.call("ModifyVpnTunnel", peer.region, vpnTunnelId=tunnel_id, psk=TUNNEL_DEFAULTS["psk"])
+    peer.modify_tunnels(api, "ModifyVpnTunnel", psk=TUNNEL_DEFAULTS["psk"])
     assert {negotiation(control, t) for t in home.tunnel_ids + peer.tunnel_ids} == {None}
     assert op_statuses(api, home, peer) == ["DOWN"] * 4  # matched, still negotiating
     api.wait_for(lambda: op_statuses(api, home, peer) == ["UP"] * 4)

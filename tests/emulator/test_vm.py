@@ -7,16 +7,10 @@ import ipaddress
 import pytest
 from jdcloud_sdk.services.common.models.Filter import Filter
 
-from tests.emulator.scenario import Site, build_vpc, expect_error, instance_status, override_latencies
+from tests.emulator.scenario import Site, build_vpc, expect_error, instance_status
 from tests.sdk_client import ApiError
 
 REGION = "cn-north-1"
-
-
-@pytest.fixture
-def latencies(control):
-    with override_latencies(control) as set_latencies:
-        yield set_latencies
 
 
 @pytest.fixture

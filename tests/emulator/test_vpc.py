@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from jdcloud_sdk.services.common.models.Filter import Filter
 
-from tests.emulator.scenario import Site, build_vpc, expect_error, launch_vm
+from tests.emulator.scenario import Site, build_vpc, expect_error, expect_rule_not_found, launch_vm, route_table_rules
 
 REGION = "cn-north-1"
 
@@ -16,9 +16,7 @@ def vpc_id(api) -> str:
 
 
 def _rules(api, table_id: str, *filters: Filter) -> list[dict]:
-    return api.call("DescribeRouteTableRules", REGION, routeTableId=table_id, filters=list(filters) or None)[
-        "routeTableRules"
-    ]
+    return route_table_rules(api, REGION, table_id, *filters)
 
 
 def test_create_vpc_makes_a_default_route_table(api, vpc_id):
@@ -103,16 +101,7 @@ def test_route_table_rules_add_filter_and_remove(api, vpc_id):
     bgw_rule = _rules(api, table_id, Filter("nextHopTypes", ["bgw"]))[0]["ruleId"]
     assert api.call("RemoveRouteTableRules", REGION, routeTableId=table_id, ruleIds=[bgw_rule]) == {}
     assert [r["nextHopType"] for r in _rules(api, table_id)] == ["local", "internet"]
-    expect_error(
-        api,
-        "RemoveRouteTableRules",
-        REGION,
-        404,
-        "NOT_FOUND",
-        f"routeTableRule {bgw_rule} not found",
-        routeTableId=table_id,
-        ruleIds=[bgw_rule],
-    )
+    expect_rule_not_found(api, REGION, table_id, bgw_rule)
 
 
 @pytest.mark.parametrize(

@@ -3,104 +3,86 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import shlex
-from typing import TYPE_CHECKING
 
-from include.jdcloud_emulator.exceptions import InvalidArgument, not_found
-from include.jdcloud_emulator.models.core import apply_filters, check_enum, check_int_range, require
+from include.jdcloud_emulator.models.core import RegionalBackend, apply_filters, iso
 from include.jdcloud_emulator.models.state import Command, Instance, Invocation, InvocationResult
 
-if TYPE_CHECKING:
-    from include.jdcloud_emulator.models import Emulator
 
-MAX_CONTENT_BYTES = 36 * 1024
-MAX_INSTANCES = 50
-
-
-class AssistantBackend:
+class AssistantBackend(RegionalBackend):
     """Cloud assistant commands; each invocation's outcome is fixed when it is invoked and revealed over time."""
 
-    def __init__(self, emulator: Emulator) -> None:
-        self.emu = emulator
-
-    @property
-    def state(self):
-        return self.emu.state
-
-    def create_command(self, region: str, params: dict) -> dict:
-        name = require(params, "commandName")
-        if not isinstance(name, str) or not 1 <= len(name) <= 128:
-            raise InvalidArgument("commandName must be 1-128 characters")
-        content = require(params, "commandContent")
-        script = decode_content(content)
-        if len(script.encode()) > MAX_CONTENT_BYTES:
-            raise InvalidArgument("commandContent must be under 36KB")
-        timeout = params.get("timeout")
-        command = Command(
-            region_id=region,
-            command_id=self.emu.new_id("cmd"),
+    def create_command(
+        self,
+        region: str,
+        *,
+        name: str,
+        content: str,
+        command_type: str,
+        description: str,
+        timeout: int,
+        username: str,
+        workdir: str,
+    ) -> Command:
+        return self._new(
+            self.state.commands,
+            Command,
+            region,
             command_name=name,
             command_content=content,
-            command_type=check_enum("commandType", params.get("commandType") or "shell", ("shell", "powershell")),
-            command_description=params.get("commandDescription") or "",
-            timeout=60 if timeout is None else check_int_range("timeout", timeout, 10, 86400),
-            username=params.get("username") or "root",
-            workdir=params.get("workdir") or "/root",
-            create_time=self.emu.now_iso(),
+            command_type=command_type,
+            command_description=description,
+            timeout=timeout,
+            username=username,
+            workdir=workdir,
         )
-        self.state.commands[command.command_id] = command
-        return {"commandId": command.command_id}
 
     def get_command(self, region: str, command_id: str) -> Command:
-        command = self.state.commands.get(command_id)
-        if command is None or command.region_id != region:
-            raise not_found("command", command_id)
-        return command
+        return self.get_in_region(self.state.commands, "command", region, command_id)
 
-    def describe_commands(self, region: str, params: dict) -> list[dict]:
-        commands = [c for c in self.state.commands.values() if c.region_id == region]
-        filters = {k: params[k] for k in ("commandIds", "commandNames") if params.get(k)}
-        getters = {"commandIds": lambda c: c.command_id, "commandNames": lambda c: c.command_name}
-        return [c.to_json() for c in apply_filters(commands, filters, getters)]
+    def describe_commands(self, region: str, filters: dict[str, list[str]]) -> list[Command]:
+        getters = {"commandIds": "command_id", "commandNames": "command_name"}
+        return apply_filters(self.in_region(self.state.commands, region), filters, getters)
 
-    def delete_commands(self, region: str, params: dict) -> dict:
-        ids = require(params, "commandIds")
-        for command_id in ids:
+    def delete_commands(self, region: str, command_ids: list[str]) -> None:
+        for command_id in command_ids:
             self.get_command(region, command_id)
-        for command_id in ids:
+        for command_id in command_ids:
             del self.state.commands[command_id]
-        return {"commandId": ids}
 
-    def invoke_command(self, region: str, params: dict) -> dict:
-        command = self.get_command(region, require(params, "commandId"))
-        instance_ids = require(params, "instances")
-        if not isinstance(instance_ids, list) or len(instance_ids) > MAX_INSTANCES:
-            raise InvalidArgument(f"instances must be a list of at most {MAX_INSTANCES} instance ids")
-        instances = [self.emu.vm.get_instance(region, i) for i in instance_ids]
-        timeout = params.get("timeout")
-        timeout = command.timeout if timeout is None else check_int_range("timeout", timeout, 10, 86400)
-        start_at = self.emu.now() + self.emu.latency("invocation_start")
-        script = decode_content(command.command_content)
-        invocation = Invocation(
-            region_id=region,
-            invoke_id=self.emu.new_id("invoke"),
+    def invoke_command(
+        self,
+        region: str,
+        *,
+        command_id: str,
+        instance_ids: list[str],
+        timeout: int | None,
+        username: str | None,
+        workdir: str | None,
+    ) -> Invocation:
+        """Run a command on instances; timeout, username and workdir default to the command's."""
+        command = self.get_command(region, command_id)
+        instances = [self.cloud.vm.get_instance(region, i) for i in instance_ids]
+        start_at = self.cloud.now() + self.cloud.latency("invocation_start")
+        script = base64.b64decode(command.command_content).decode()  # checked when the command was created
+        return self._new(
+            self.state.invocations,
+            Invocation,
+            region,
             command_id=command.command_id,
             command_name=command.command_name,
             command_type=command.command_type,
             command_content=command.command_content,
             instances=instance_ids,
-            timeout=timeout,
-            username=params.get("username") or command.username,
-            workdir=params.get("workdir") or command.workdir,
-            created_at=self.emu.now(),
+            timeout=command.timeout if timeout is None else timeout,
+            username=username or command.username,
+            workdir=workdir or command.workdir,
+            created_at=self.cloud.now(),
             results=[self._run(i, script, start_at) for i in instances],
         )
-        self.state.invocations[invocation.invoke_id] = invocation
-        return {"invokeId": invocation.invoke_id}
 
     def _run(self, instance: Instance, script: str, start_at: float) -> InvocationResult:
-        online = self.emu.vm.status(instance, start_at) == "running"
+        online = self.cloud.vm.status(instance, start_at) == "running"
         exit_code, output, duration = (1, "", 0.0)
         if online:
             exit_code, output, duration = self.execute(instance, script, start_at)
@@ -142,82 +124,73 @@ class AssistantBackend:
                 destination = arg
         if destination is None or count < 1:
             return 2, "ping: usage error: Destination address required\n", 0.0
-        interval = self.emu.latency("ping_interval")
-        result = self.emu.dataplane.ping(instance, destination, count, start_at, interval)
+        interval = self.cloud.latency("ping_interval")
+        result = self.cloud.dataplane.ping(instance, destination, count, start_at, interval)
         exit_code = 0 if result.received else 1
         return exit_code, result.iputils_output(1.0), count * interval
 
     def invocation_json(self, invocation: Invocation) -> dict:
-        now = self.emu.now()
+        now = self.cloud.now()
         data = invocation.to_json()
         data["instances"] = invocation.instances
         data["timeout"] = str(invocation.timeout)
         data["sourceType"] = "self"
-        data["createTime"] = self.emu.iso(invocation.created_at)
-        data["execTime"] = self.emu.iso(invocation.created_at)
-        data["invocationInstances"] = [self._instance_json(r, now) for r in invocation.results]
-        statuses = {i["status"] for i in data["invocationInstances"]}
-        data["status"] = _overall_status(statuses)
+        data["createTime"] = iso(invocation.created_at)
+        data["execTime"] = iso(invocation.created_at)
+        data["invocationInstances"] = [_result_json(r, now) for r in invocation.results]
+        data["status"] = self.status(invocation, now)
         return data
 
-    def _instance_json(self, result: InvocationResult, now: float) -> dict:
-        data = {"instanceId": result.instance_id, "instanceName": result.instance_name, "invokeTimes": "1"}
-        if now < result.start_at:
-            return data | {"status": "pending", "exitCode": "", "output": "", "errorInfo": ""}
-        if not result.agent_online:
-            return data | {
-                "status": "failed",
-                "exitCode": "",
-                "output": "",
-                "errorInfo": "cloud assistant agent is offline",
-            }
-        if now < result.end_at:
-            return data | {
-                "status": "running",
-                "exitCode": "",
-                "output": "",
-                "errorInfo": "",
-                "startTime": self.emu.iso(result.start_at),
-            }
-        return data | {
-            "status": "finish" if result.exit_code == 0 else "failed",
-            "exitCode": str(result.exit_code),
-            "output": base64.b64encode(result.output.encode()).decode(),
-            "errorInfo": "" if result.exit_code == 0 else f"exit code {result.exit_code}",
-            "startTime": self.emu.iso(result.start_at),
-            "endTime": self.emu.iso(result.end_at),
-        }
+    @staticmethod
+    def status(invocation: Invocation, now: float) -> str:
+        statuses = {_result_status(r, now) for r in invocation.results}
+        if statuses <= {"pending"}:
+            return "pending"
+        if statuses & {"pending", "running"}:
+            return "running"
+        if statuses == {"finish"}:
+            return "finish"
+        if "finish" in statuses:
+            return "partial_failed"
+        return "failed"
 
-    def describe_invocations(self, region: str, params: dict) -> list[dict]:
-        invocations = [i for i in self.state.invocations.values() if i.region_id == region]
-        filters = {k: params[k] for k in ("invokeIds", "commandIds", "commandNames") if params.get(k)}
+    def describe_invocations(self, region: str, filters: dict[str, list[str]], status: str | None) -> list[Invocation]:
+        """Invocations matching ``filters`` and, when given, the overall ``status``."""
+        now = self.cloud.now()
         getters = {
-            "invokeIds": lambda i: i.invoke_id,
-            "commandIds": lambda i: i.command_id,
-            "commandNames": lambda i: i.command_name,
+            "invokeIds": "invoke_id",
+            "commandIds": "command_id",
+            "commandNames": "command_name",
         }
-        rendered = [self.invocation_json(i) for i in apply_filters(invocations, filters, getters)]
-        if params.get("status"):
-            rendered = [i for i in rendered if i["status"] == params["status"]]
-        return rendered
+        selected = apply_filters(self.in_region(self.state.invocations, region), filters, getters)
+        return [i for i in selected if status is None or self.status(i, now) == status]
 
 
-def decode_content(content: object) -> str:
-    if not isinstance(content, str):
-        raise InvalidArgument("commandContent must be a base64 string")
-    try:
-        return base64.b64decode(content, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        raise InvalidArgument("commandContent must be base64-encoded UTF-8") from None
-
-
-def _overall_status(statuses: set[str]) -> str:
-    if statuses <= {"pending"}:
+def _result_status(result: InvocationResult, now: float) -> str:
+    if now < result.start_at:
         return "pending"
-    if statuses & {"pending", "running"}:
+    if not result.agent_online:
+        return "failed"
+    if now < result.end_at:
         return "running"
-    if statuses == {"finish"}:
-        return "finish"
-    if "finish" in statuses:
-        return "partial_failed"
-    return "failed"
+    return "finish" if result.exit_code == 0 else "failed"
+
+
+def _result_json(result: InvocationResult, now: float) -> dict:
+    """One instance's part of an invocation; exit code and output appear only once the run has ended."""
+    status = _result_status(result, now)
+    data = {"instanceId": result.instance_id, "instanceName": result.instance_name, "invokeTimes": "1"}
+    data |= {"status": status, "exitCode": "", "output": "", "errorInfo": ""}
+    if status == "pending":
+        return data
+    if not result.agent_online:
+        return data | {"errorInfo": "cloud assistant agent is offline"}
+    data["startTime"] = iso(result.start_at)
+    if status == "running":
+        return data
+    return data | {
+        "exitCode": str(result.exit_code),
+        "output": base64.b64encode(result.output.encode()).decode(),
+        "errorInfo": "" if result.exit_code == 0 else f"exit code {result.exit_code}",
+        "endTime": iso(result.end_at),
+    }

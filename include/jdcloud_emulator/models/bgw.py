@@ -7,8 +7,7 @@ Every rule below is tied to JD Cloud's documentation (``jdcloud-api.md`` section
 from __future__ import annotations
 
 import ipaddress
-import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple
 
 from include.jdcloud_emulator.exceptions import (
     AlreadyExists,
@@ -17,40 +16,23 @@ from include.jdcloud_emulator.exceptions import (
     QuotaExceeded,
     not_found,
 )
-from include.jdcloud_emulator.models.core import (
-    apply_filters,
-    check_cidr,
-    check_description,
-    check_enum,
-    check_int_range,
-    check_name,
-    check_public_ipv4,
-    require,
-)
+from include.jdcloud_emulator.models.core import RegionalBackend, apply_filters, derived_id
 from include.jdcloud_emulator.models.state import (
     Bgw,
     BgwRoute,
     CustomerGateway,
+    Subnet,
     VpcAttachment,
     VpnConnection,
     VpnTunnel,
 )
-from include.jdcloud_emulator.models.vpc import derived_id
-
-if TYPE_CHECKING:
-    from include.jdcloud_emulator.models import Emulator
 
 BGW_PER_REGION = 5
 CGW_PER_REGION = 10
 CONNECTIONS_PER_BGW = 10
 ATTACHMENTS_PER_BGW = 50
 STATIC_ROUTES_PER_BGW = 50
-CGW_IP_COUNTS = (1, 2, 4)
-
-PSK_RE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
-TUNNEL_IP_RANGES = tuple(
-    ipaddress.IPv4Network(n) for n in ("169.254.0.0/20", "10.0.0.0/8", "192.168.0.0/16", "172.16.0.0/12")
-)
+PROPAGATED_ROUTE_PRIORITY = 100
 # Public pools the emulator allocates VPN connection cloud IPs from (illustrative, not JD's real ranges).
 CLOUD_IP_POOLS = {
     "cn-north-1": ipaddress.IPv4Network("116.196.0.0/16"),
@@ -59,226 +41,147 @@ CLOUD_IP_POOLS = {
     "cn-south-1": ipaddress.IPv4Network("116.198.0.0/16"),
 }
 
-TUNNEL_ENUMS: dict[str, tuple[Any, ...]] = {
-    "ikeVersion": ("v1", "v2"),
-    "ikeMode": ("main", "aggressive"),
-    "ikeKeyExchange": ("modp1024", "modp1536", "modp2048", "ecp256", "ecp384"),
-    "ikeCipher": ("aes128", "aes192", "aes256", "3des"),
-    "ikeAuth": ("sha1", "sha256", "sha384"),
-    "ikeDpdSec": (0, 10),
-    "ipsecCipher": ("aes128", "aes192", "aes256"),
-    "ipsecAuth": ("sha1", "sha256", "sha384"),
-    "ipsecKeyExchange": ("null", "modp1024", "modp1536", "modp2048", "ecp256", "ecp384"),
-}
-TUNNEL_RANGES: dict[str, tuple[int, int]] = {
-    "ikeSaLifeSec": (60, 86400),
-    "ipsecSaLifeSec": (60, 86400),
-    "ipsecSaLifepkt": (0, 100_000_000),
-    "ipsecSaLifebyte": (0, 107_374_182_400),
-    "bandwidthMbps": (1, 1500),
-}
-TUNNEL_SNAKE = {
-    "ikeVersion": "ike_version",
-    "ikeMode": "ike_mode",
-    "ikeKeyExchange": "ike_key_exchange",
-    "ikeCipher": "ike_cipher",
-    "ikeAuth": "ike_auth",
-    "ikeDpdSec": "ike_dpd_sec",
-    "ikeSaLifeSec": "ike_sa_life_sec",
-    "ipsecCipher": "ipsec_cipher",
-    "ipsecAuth": "ipsec_auth",
-    "ipsecKeyExchange": "ipsec_key_exchange",
-    "ipsecSaLifeSec": "ipsec_sa_life_sec",
-    "ipsecSaLifepkt": "ipsec_sa_lifepkt",
-    "ipsecSaLifebyte": "ipsec_sa_lifebyte",
-    "bandwidthMbps": "bandwidth_mbps",
-}
-# Route next-hop types: the spec's snake_case spelling -> the resource's camelCase spelling.
-NEXT_HOP_TYPES = {
-    "hosted_private_vif": "hostedPrivateVif",
-    "private_vif": "privateVif",
-    "vpc_attachment": "vpcAttachment",
-    "vpn_connection": "vpnConnection",
-    "vpc": "vpc",
-}
-PROPAGATED_ROUTE_PRIORITY = 100
+
+class Propagation(NamedTuple):
+    """JD's ``propagationAttribute``: the attached VPC and which of its subnets the border gateway learns."""
+
+    vpc_id: str | None  # None only when a modify request leaves it out
+    propagate_type: str  # all, partial (only subnet_ids) or none
+    subnet_ids: list[str]
 
 
-def check_psk(value: Any) -> str:
-    """JD's PSK rule: digits, letters, '_' and '-', at most 20 characters, not starting with 0x or 0s."""
-    if not isinstance(value, str) or not PSK_RE.match(value):
-        raise InvalidArgument("psk must be 1-20 characters of letters, digits, '_' or '-'")
-    if value[:2].lower() in ("0x", "0s"):
-        raise InvalidArgument("psk must not start with 0x or 0s")
-    return value
+class TunnelAddresses(NamedTuple):
+    """A tunnel's inner /30 and the two usable addresses of it, local and remote."""
+
+    tunnel_ip: ipaddress.IPv4Network
+    local_tunnel_ip: str
+    remote_tunnel_ip: str
 
 
-class BgwBackend:
+class BgwBackend(RegionalBackend):
     """Border gateways and the VPN resources hanging off them, for every region."""
-
-    def __init__(self, emulator: Emulator) -> None:
-        self.emu = emulator
-
-    @property
-    def state(self):
-        return self.emu.state
-
-    def _in_region(self, table: dict, region: str) -> list:
-        return [r for r in table.values() if r.region_id == region]
-
-    def _get(self, table: dict, kind: str, region: str, resource_id: str):
-        resource = table.get(resource_id)
-        if resource is None or resource.region_id != region:
-            raise not_found(kind, resource_id)
-        return resource
 
     # ------------------------------------------------------------------ border gateways
 
-    def create_bgw(self, region: str, params: dict) -> dict:
-        name = check_name("bgwName", require(params, "bgwName"))
-        az_type = check_enum("azType", params.get("azType") or "standard", ("standard", "edge"))
-        az = params.get("az") or ""
-        if az_type == "edge" and not az:
-            raise InvalidArgument("az is required when azType is edge")
-        if len(self._in_region(self.state.bgws, region)) >= BGW_PER_REGION:
+    def create_bgw(self, region: str, *, name: str, az_type: str, az: str, description: str) -> Bgw:
+        if len(self.in_region(self.state.bgws, region)) >= BGW_PER_REGION:
             raise QuotaExceeded(f"quota exceeded: at most {BGW_PER_REGION} border gateways per region")
-        bgw = Bgw(
-            region_id=region,
-            bgw_id=self.emu.new_id("bgw"),
-            bgw_name=name,
-            description=check_description(params.get("description")),
-            az_type=az_type,
-            az=az if az_type == "edge" else "",
-            created_time=self.emu.now_iso(),
-        )
-        self.state.bgws[bgw.bgw_id] = bgw
-        return {"bgwId": bgw.bgw_id}
+        return self._new(self.state.bgws, Bgw, region, bgw_name=name, description=description, az_type=az_type, az=az)
 
     def get_bgw(self, region: str, bgw_id: str) -> Bgw:
-        return self._get(self.state.bgws, "bgw", region, bgw_id)
+        return self.get_in_region(self.state.bgws, "bgw", region, bgw_id)
 
     def bgw_json(self, bgw: Bgw) -> dict:
         data = bgw.to_json()
         data["vifIds"] = []
-        data["vpcAttachmentIds"] = [
-            a.vpc_attachment_id for a in self.state.vpc_attachments.values() if a.bgw_id == bgw.bgw_id
-        ]
+        data["vpcAttachmentIds"] = [a.vpc_attachment_id for a in self._attachments_of_bgw(bgw.bgw_id)]
         data["vpnConnectionIds"] = [c.vpn_connection_id for c in self.connections_of_bgw(bgw.bgw_id)]
         return data
 
-    def describe_bgws(self, region: str, filters: dict) -> list[dict]:
-        getters = {"bgwIds": lambda b: b.bgw_id, "bgwNames": lambda b: b.bgw_name}
-        return [self.bgw_json(b) for b in apply_filters(self._in_region(self.state.bgws, region), filters, getters)]
+    def describe_bgws(self, region: str, filters: dict[str, list[str]]) -> list[Bgw]:
+        getters = {"bgwIds": "bgw_id", "bgwNames": "bgw_name"}
+        return apply_filters(self.in_region(self.state.bgws, region), filters, getters)
 
-    def modify_bgw(self, region: str, bgw_id: str, params: dict) -> None:
-        bgw = self.get_bgw(region, bgw_id)
-        if params.get("bgwName") is not None:
-            bgw.bgw_name = check_name("bgwName", params["bgwName"])
-        if params.get("description") is not None:
-            bgw.description = check_description(params["description"])
+    def modify_bgw(self, region: str, bgw_id: str, *, name: str | None, description: str | None) -> None:
+        self._update(self.get_bgw(region, bgw_id), bgw_name=name, description=description)
 
     def delete_bgw(self, region: str, bgw_id: str) -> None:
-        bgw = self.get_bgw(region, bgw_id)
-        if any(a.bgw_id == bgw_id for a in self.state.vpc_attachments.values()):
+        self.get_bgw(region, bgw_id)
+        if self._attachments_of_bgw(bgw_id):
             raise FailedPrecondition(f"border gateway {bgw_id} still has VPC attachments")
         if self.connections_of_bgw(bgw_id):
             raise FailedPrecondition(f"border gateway {bgw_id} still has VPN connections")
         for route in self.static_routes(bgw_id):
             del self.state.bgw_routes[route.bgw_route_id]
-        del self.state.bgws[bgw.bgw_id]
+        del self.state.bgws[bgw_id]
 
     # ------------------------------------------------------------------ VPC attachments
 
-    def create_vpc_attachment(self, region: str, params: dict) -> dict:
-        name = check_name("vpcAttachmentName", require(params, "vpcAttachmentName"))
-        bgw = self.get_bgw(region, require(params, "bgwId"))
-        vpc = self.emu.vpc.get_vpc(region, require(params, "vpcId"))
-        propagate_type, subnet_ids = self._parse_propagation(region, vpc.vpc_id, params)
-        attachments = [a for a in self.state.vpc_attachments.values() if a.bgw_id == bgw.bgw_id]
-        if any(a.vpc_id == vpc.vpc_id for a in attachments):
-            raise AlreadyExists(f"vpc {vpc.vpc_id} is already attached to border gateway {bgw.bgw_id}")
+    def create_vpc_attachment(
+        self, region: str, *, name: str, bgw_id: str, propagation: Propagation, description: str
+    ) -> VpcAttachment:
+        """Attach ``propagation.vpc_id`` to the border gateway; it turns active after a delay."""
+        self.get_bgw(region, bgw_id)
+        vpc_id = self.cloud.vpc.get_vpc(region, propagation.vpc_id).vpc_id
+        self._check_propagated_subnets(region, propagation)
+        attachments = self._attachments_of_bgw(bgw_id)
+        if any(a.vpc_id == vpc_id for a in attachments):
+            raise AlreadyExists(f"vpc {vpc_id} is already attached to border gateway {bgw_id}")
         if len(attachments) >= ATTACHMENTS_PER_BGW:
             raise QuotaExceeded(f"quota exceeded: at most {ATTACHMENTS_PER_BGW} VPC attachments per border gateway")
-        attachment = VpcAttachment(
-            region_id=region,
-            vpc_attachment_id=self.emu.new_id("vpca"),
+        return self._new(
+            self.state.vpc_attachments,
+            VpcAttachment,
+            region,
             vpc_attachment_name=name,
-            bgw_id=bgw.bgw_id,
-            vpc_id=vpc.vpc_id,
-            propagate_type=propagate_type,
-            subnet_ids=subnet_ids,
-            description=check_description(params.get("description")),
-            created_time=self.emu.now_iso(),
-            active_at=self.emu.now() + self.emu.latency("attachment_create"),
+            bgw_id=bgw_id,
+            vpc_id=vpc_id,
+            propagate_type=propagation.propagate_type,
+            subnet_ids=propagation.subnet_ids,
+            description=description,
+            active_at=self.cloud.now() + self.cloud.latency("attachment_create"),
         )
-        self.state.vpc_attachments[attachment.vpc_attachment_id] = attachment
-        return {"vpcAttachmentId": attachment.vpc_attachment_id}
 
-    def _parse_propagation(self, region: str, vpc_id: str, params: dict) -> tuple[str, list[str]]:
-        propagate_type = check_enum("propagateType", require(params, "propagateType"), ("all", "partial", "none"))
-        subnet_ids = params.get("subnetIds") or []
-        if propagate_type != "partial":
-            return propagate_type, []
-        if not isinstance(subnet_ids, list) or not subnet_ids:
-            raise InvalidArgument("subnetIds is required when propagateType is partial")
-        if len(set(subnet_ids)) != len(subnet_ids):
-            raise InvalidArgument("subnetIds must not repeat a subnet")
-        for subnet_id in subnet_ids:
-            if self.emu.vpc.get_subnet(region, subnet_id).vpc_id != vpc_id:
-                raise InvalidArgument(f"subnet {subnet_id} is not in vpc {vpc_id}")
-        return propagate_type, list(subnet_ids)
+    def _check_propagated_subnets(self, region: str, propagation: Propagation) -> None:
+        for subnet_id in propagation.subnet_ids:
+            if self.cloud.vpc.get_subnet(region, subnet_id).vpc_id != propagation.vpc_id:
+                raise InvalidArgument(f"subnet {subnet_id} is not in vpc {propagation.vpc_id}")
 
     def get_vpc_attachment(self, region: str, attachment_id: str) -> VpcAttachment:
-        return self._get(self.state.vpc_attachments, "vpcAttachment", region, attachment_id)
+        return self.get_in_region(self.state.vpc_attachments, "vpcAttachment", region, attachment_id)
 
     def attachment_active(self, attachment: VpcAttachment, now: float) -> bool:
-        return now >= attachment.active_at and not self.emu.faults.is_stuck(
+        return now >= attachment.active_at and not self.cloud.faults.is_stuck(
             "attachment_create", attachment.vpc_attachment_id
         )
 
     def vpc_attachment_json(self, attachment: VpcAttachment) -> dict:
         data = attachment.to_json()
-        data["status"] = "active" if self.attachment_active(attachment, self.emu.now()) else "creating"
+        data["status"] = "active" if self.attachment_active(attachment, self.cloud.now()) else "creating"
         data["propagateCidrInfos"] = [
             {"subnetId": s.subnet_id, "subnetCidr": s.address_prefix} for s in self.propagated_subnets(attachment)
         ]
         return data
 
-    def describe_vpc_attachments(self, region: str, filters: dict) -> list[dict]:
+    def describe_vpc_attachments(self, region: str, filters: dict[str, list[str]]) -> list[VpcAttachment]:
         getters = {
-            "vpcAttachmentIds": lambda a: a.vpc_attachment_id,
-            "vpcAttachmentNames": lambda a: a.vpc_attachment_name,
-            "bgwId": lambda a: a.bgw_id,
-            "vpcId": lambda a: a.vpc_id,
+            "vpcAttachmentIds": "vpc_attachment_id",
+            "vpcAttachmentNames": "vpc_attachment_name",
+            "bgwId": "bgw_id",
+            "vpcId": "vpc_id",
         }
-        selected = apply_filters(self._in_region(self.state.vpc_attachments, region), filters, getters)
-        return [self.vpc_attachment_json(a) for a in selected]
+        return apply_filters(self.in_region(self.state.vpc_attachments, region), filters, getters)
 
-    def modify_vpc_attachment(self, region: str, attachment_id: str, params: dict) -> None:
+    def modify_vpc_attachment(
+        self,
+        region: str,
+        attachment_id: str,
+        *,
+        name: str | None,
+        description: str | None,
+        propagation: Propagation | None,
+    ) -> None:
+        """Rename, describe, or replace the propagation; the propagation must name the attached VPC."""
         attachment = self.get_vpc_attachment(region, attachment_id)
-        if params.get("vpcAttachmentName") is not None:
-            attachment.vpc_attachment_name = check_name("vpcAttachmentName", params["vpcAttachmentName"])
-        if params.get("description") is not None:
-            attachment.description = check_description(params["description"])
-        attribute = params.get("propagationAttribute")
-        if attribute is not None:
-            if not isinstance(attribute, dict) or attribute.get("vpcId") != attachment.vpc_id:
+        if propagation is not None:
+            if propagation.vpc_id != attachment.vpc_id:
                 raise InvalidArgument("propagationAttribute.vpcId must be the attachment's vpcId")
-            attachment.propagate_type, attachment.subnet_ids = self._parse_propagation(
-                region, attachment.vpc_id, attribute
-            )
+            self._check_propagated_subnets(region, propagation)
+            attachment.propagate_type, attachment.subnet_ids = propagation.propagate_type, propagation.subnet_ids
+        self._update(attachment, vpc_attachment_name=name, description=description)
 
     def delete_vpc_attachment(self, region: str, attachment_id: str) -> None:
         attachment = self.get_vpc_attachment(region, attachment_id)
-        for route in self.static_routes(attachment.bgw_id):
-            if route.bgw_route_nexthop == attachment_id:
-                raise FailedPrecondition(f"static route {route.bgw_route_id} uses vpc attachment {attachment_id}")
+        self._check_no_static_route_to(attachment.bgw_id, attachment_id, "vpc attachment")
         del self.state.vpc_attachments[attachment_id]
 
     def attachments_of_vpc(self, vpc_id: str) -> list[VpcAttachment]:
         return [a for a in self.state.vpc_attachments.values() if a.vpc_id == vpc_id]
 
-    def propagated_subnets(self, attachment: VpcAttachment) -> list:
+    def _attachments_of_bgw(self, bgw_id: str) -> list[VpcAttachment]:
+        return [a for a in self.state.vpc_attachments.values() if a.bgw_id == bgw_id]
+
+    def propagated_subnets(self, attachment: VpcAttachment) -> list[Subnet]:
         if attachment.propagate_type == "none":
             return []
         subnets = [s for s in self.state.subnets.values() if s.vpc_id == attachment.vpc_id]
@@ -288,61 +191,50 @@ class BgwBackend:
 
     # ------------------------------------------------------------------ customer gateways
 
-    def _check_customer_ips(self, value: Any) -> list[str]:
-        if not isinstance(value, list) or len(value) not in CGW_IP_COUNTS:
-            raise InvalidArgument("customerIps must hold 1, 2 or 4 IPv4 addresses")
-        ips = [check_public_ipv4("customerIps", ip) for ip in value]
-        if len(set(ips)) != len(ips):
-            raise InvalidArgument("customerIps must not repeat an address")
-        return ips
-
-    def create_customer_gateway(self, region: str, params: dict) -> dict:
-        name = check_name("customerGatewayName", require(params, "customerGatewayName"))
-        ips = self._check_customer_ips(require(params, "customerIps"))
-        asn = check_int_range("bgpAsn", require(params, "bgpAsn"), 65001, 65499)
-        if len(self._in_region(self.state.customer_gateways, region)) >= CGW_PER_REGION:
+    def create_customer_gateway(
+        self, region: str, *, name: str, customer_ips: list[str], bgp_asn: int, description: str
+    ) -> CustomerGateway:
+        if len(self.in_region(self.state.customer_gateways, region)) >= CGW_PER_REGION:
             raise QuotaExceeded(f"quota exceeded: at most {CGW_PER_REGION} customer gateways per region")
-        now = self.emu.now_iso()
-        cgw = CustomerGateway(
-            region_id=region,
-            customer_gateway_id=self.emu.new_id("cgw"),
+        return self._new(
+            self.state.customer_gateways,
+            CustomerGateway,
+            region,
             customer_gateway_name=name,
-            customer_ips=ips,
-            bgp_asn=asn,
-            description=check_description(params.get("description")),
-            created_time=now,
-            updated_time=now,
+            customer_ips=customer_ips,
+            bgp_asn=bgp_asn,
+            description=description,
         )
-        self.state.customer_gateways[cgw.customer_gateway_id] = cgw
-        return {"customerGatewayId": cgw.customer_gateway_id}
 
     def get_customer_gateway(self, region: str, cgw_id: str) -> CustomerGateway:
-        return self._get(self.state.customer_gateways, "customerGateway", region, cgw_id)
+        return self.get_in_region(self.state.customer_gateways, "customerGateway", region, cgw_id)
 
-    def describe_customer_gateways(self, region: str, filters: dict) -> list[dict]:
+    def describe_customer_gateways(self, region: str, filters: dict[str, list[str]]) -> list[CustomerGateway]:
         getters = {
-            "customerGatewayIds": lambda c: c.customer_gateway_id,
-            "customerGatewayNames": lambda c: c.customer_gateway_name,
+            "customerGatewayIds": "customer_gateway_id",
+            "customerGatewayNames": "customer_gateway_name",
         }
-        selected = apply_filters(self._in_region(self.state.customer_gateways, region), filters, getters)
-        return [c.to_json() for c in selected]
+        return apply_filters(self.in_region(self.state.customer_gateways, region), filters, getters)
 
-    def modify_customer_gateway(self, region: str, cgw_id: str, params: dict) -> None:
+    def modify_customer_gateway(
+        self,
+        region: str,
+        cgw_id: str,
+        *,
+        name: str | None,
+        description: str | None,
+        customer_ips: list[str] | None,
+        bgp_asn: object,
+    ) -> None:
+        """The ASN never changes (``bgp_asn`` may only repeat it); the IPs change until a tunnel uses them."""
         cgw = self.get_customer_gateway(region, cgw_id)
-        if params.get("bgpAsn") is not None and params["bgpAsn"] != cgw.bgp_asn:
+        if bgp_asn is not None and bgp_asn != cgw.bgp_asn:
             raise InvalidArgument("bgpAsn cannot be modified after the customer gateway is created")
-        if params.get("customerIps") is not None:
-            ips = self._check_customer_ips(params["customerIps"])
-            if ips != cgw.customer_ips and self._tunnels_of_cgw(cgw_id):
-                raise FailedPrecondition(
-                    f"customerIps of customer gateway {cgw_id} cannot change once a VPN tunnel uses it"
-                )
-            cgw.customer_ips = ips
-        if params.get("customerGatewayName") is not None:
-            cgw.customer_gateway_name = check_name("customerGatewayName", params["customerGatewayName"])
-        if params.get("description") is not None:
-            cgw.description = check_description(params["description"])
-        cgw.updated_time = self.emu.now_iso()
+        if customer_ips is not None and customer_ips != cgw.customer_ips and self._tunnels_of_cgw(cgw_id):
+            raise FailedPrecondition(
+                f"customerIps of customer gateway {cgw_id} cannot change once a VPN tunnel uses it"
+            )
+        self._update(cgw, customer_ips=customer_ips, customer_gateway_name=name, description=description)
 
     def delete_customer_gateway(self, region: str, cgw_id: str) -> None:
         self.get_customer_gateway(region, cgw_id)
@@ -357,45 +249,46 @@ class BgwBackend:
 
     # ------------------------------------------------------------------ VPN connections
 
-    def create_vpn_connection(self, region: str, params: dict) -> dict:
-        name = check_name("vpnConnectionName", require(params, "vpnConnectionName"))
-        bgw = self.get_bgw(region, require(params, "bgwId"))
-        cgw = self.get_customer_gateway(region, require(params, "cgwId"))
-        bgp_enabled = params.get("bgpEnabled")
-        if bgp_enabled is not None and not isinstance(bgp_enabled, bool):
-            raise InvalidArgument("bgpEnabled must be a boolean")
-        local_asn = params.get("localAsn")
-        local_asn = 65000 if local_asn is None else check_int_range("localAsn", local_asn, 64512, 65534)
-        if len(self.connections_of_bgw(bgw.bgw_id)) >= CONNECTIONS_PER_BGW:
+    def create_vpn_connection(
+        self,
+        region: str,
+        *,
+        name: str,
+        bgw_id: str,
+        cgw_id: str,
+        bgp_enabled: bool,
+        local_asn: int,
+        description: str,
+    ) -> VpnConnection:
+        """Create a connection with two distinct cloud public IPs from the region's pool."""
+        self.get_bgw(region, bgw_id)
+        self.get_customer_gateway(region, cgw_id)
+        if len(self.connections_of_bgw(bgw_id)) >= CONNECTIONS_PER_BGW:
             raise QuotaExceeded(f"quota exceeded: at most {CONNECTIONS_PER_BGW} VPN connections per border gateway")
-        now = self.emu.now_iso()
-        connection = VpnConnection(
-            region_id=region,
-            vpn_connection_id=self.emu.new_id("vpnc"),
+        return self._new(
+            self.state.vpn_connections,
+            VpnConnection,
+            region,
             vpn_connection_name=name,
-            description=check_description(params.get("description")),
-            bgw_id=bgw.bgw_id,
-            cgw_id=cgw.customer_gateway_id,
-            bgp_enabled=True if bgp_enabled is None else bgp_enabled,
+            description=description,
+            bgw_id=bgw_id,
+            cgw_id=cgw_id,
+            bgp_enabled=bgp_enabled,
             local_asn=local_asn,
             cloud_public_ip=[self._allocate_public_ip(region), self._allocate_public_ip(region)],
-            created_time=now,
-            updated_time=now,
         )
-        self.state.vpn_connections[connection.vpn_connection_id] = connection
-        return {"vpnConnectionId": connection.vpn_connection_id}
 
     def _allocate_public_ip(self, region: str) -> str:
         pool = CLOUD_IP_POOLS[region]
         taken = set(self.state.allocated_public_ips)
         while True:
-            ip = str(pool[2 + int(self.emu.ids.random() * (pool.num_addresses - 4))])
+            ip = str(pool[2 + int(self.cloud.ids.random() * (pool.num_addresses - 4))])
             if ip not in taken:
                 self.state.allocated_public_ips.append(ip)
                 return ip
 
     def get_vpn_connection(self, region: str, connection_id: str) -> VpnConnection:
-        return self._get(self.state.vpn_connections, "vpnConnection", region, connection_id)
+        return self.get_in_region(self.state.vpn_connections, "vpnConnection", region, connection_id)
 
     def connections_of_bgw(self, bgw_id: str) -> list[VpnConnection]:
         return [c for c in self.state.vpn_connections.values() if c.bgw_id == bgw_id]
@@ -407,124 +300,100 @@ class BgwBackend:
         """``redundancy`` when the CGW has 2+ IPs and every cloud IP has at least one tunnel UP."""
         cgw = self.state.customer_gateways.get(connection.cgw_id)
         tunnels = self.tunnels_of_connection(connection.vpn_connection_id)
-        up_ips = {t.cloud_public_ip for t in tunnels if self.emu.dataplane.op_status(t, now) == "UP"}
+        up_ips = {t.cloud_public_ip for t in tunnels if self.cloud.dataplane.op_status(t, now) == "UP"}
         redundant = cgw is not None and len(cgw.customer_ips) >= 2 and up_ips >= set(connection.cloud_public_ip)
         return "redundancy" if redundant else "no_redundancy"
 
     def vpn_connection_json(self, connection: VpnConnection) -> dict:
         data = connection.to_json()
-        data["haStatus"] = self.ha_status(connection, self.emu.now())
+        data["haStatus"] = self.ha_status(connection, self.cloud.now())
         data["charge"] = {"chargeMode": "postpaid_by_usage", "chargeStatus": "normal"}
         return data
 
-    def describe_vpn_connections(self, region: str, filters: dict) -> list[dict]:
+    def describe_vpn_connections(self, region: str, filters: dict[str, list[str]]) -> list[VpnConnection]:
         getters = {
-            "vpnConnectionIds": lambda c: c.vpn_connection_id,
-            "vpnConnectionNames": lambda c: c.vpn_connection_name,
-            "bgwId": lambda c: c.bgw_id,
-            "cgwId": lambda c: c.cgw_id,
+            "vpnConnectionIds": "vpn_connection_id",
+            "vpnConnectionNames": "vpn_connection_name",
+            "bgwId": "bgw_id",
+            "cgwId": "cgw_id",
         }
-        selected = apply_filters(self._in_region(self.state.vpn_connections, region), filters, getters)
-        return [self.vpn_connection_json(c) for c in selected]
+        return apply_filters(self.in_region(self.state.vpn_connections, region), filters, getters)
 
-    def modify_vpn_connection(self, region: str, connection_id: str, params: dict) -> None:
+    def modify_vpn_connection(
+        self,
+        region: str,
+        connection_id: str,
+        *,
+        name: str | None,
+        description: str | None,
+        bgp_enabled: bool | None,
+        traffic_selectors: list[dict[str, Any]] | None,
+    ) -> None:
         connection = self.get_vpn_connection(region, connection_id)
-        if params.get("vpnConnectionName") is not None:
-            connection.vpn_connection_name = check_name("vpnConnectionName", params["vpnConnectionName"])
-        if params.get("description") is not None:
-            connection.description = check_description(params["description"])
-        if params.get("bgpEnabled") is not None:
-            if not isinstance(params["bgpEnabled"], bool):
-                raise InvalidArgument("bgpEnabled must be a boolean")
-            connection.bgp_enabled = params["bgpEnabled"]
-        if params.get("trafficSelectors") is not None:
-            connection.traffic_selectors = self._check_traffic_selectors(params["trafficSelectors"])
-        connection.updated_time = self.emu.now_iso()
-
-    def _check_traffic_selectors(self, value: Any) -> list[dict]:
-        if not isinstance(value, list):
-            raise InvalidArgument("trafficSelectors must be a list")
-        for item in value:
-            check_cidr("trafficSelectors.localSubnet", require(item, "localSubnet"))
-            for remote in item.get("remoteSubnets") or []:
-                check_cidr("trafficSelectors.remoteSubnets", remote)
-        return value
+        self._update(
+            connection,
+            vpn_connection_name=name,
+            description=description,
+            bgp_enabled=bgp_enabled,
+            traffic_selectors=traffic_selectors,
+        )
 
     def delete_vpn_connection(self, region: str, connection_id: str) -> None:
         connection = self.get_vpn_connection(region, connection_id)
         if self.tunnels_of_connection(connection_id):
             raise FailedPrecondition(f"VPN connection {connection_id} still has VPN tunnels")
-        for route in self.static_routes(connection.bgw_id):
-            if route.bgw_route_nexthop == connection_id:
-                raise FailedPrecondition(f"static route {route.bgw_route_id} uses VPN connection {connection_id}")
+        self._check_no_static_route_to(connection.bgw_id, connection_id, "VPN connection")
         del self.state.vpn_connections[connection_id]
 
     # ------------------------------------------------------------------ VPN tunnels
 
-    def _tunnel_settings(self, params: dict, *, creating: bool) -> dict:
-        settings: dict[str, Any] = {}
-        for field, allowed in TUNNEL_ENUMS.items():
-            if params.get(field) is not None:
-                value = check_enum(field, params[field], allowed)
-                settings[TUNNEL_SNAKE[field]] = None if value == "null" else value  # "null": no PFS
-        for field, (low, high) in TUNNEL_RANGES.items():
-            if params.get(field) is not None:
-                settings[TUNNEL_SNAKE[field]] = check_int_range(field, params[field], low, high)
-        if params.get("psk") is not None or creating:
-            settings["psk"] = check_psk(params.get("psk"))
-        return settings
-
-    def create_vpn_tunnel(self, region: str, params: dict) -> dict:
-        connection = self.get_vpn_connection(region, require(params, "vpnConnectionId"))
+    def create_vpn_tunnel(
+        self,
+        region: str,
+        *,
+        vpn_connection_id: str,
+        cloud_public_ip: str,
+        customer_ip: str,
+        settings: dict[str, Any],
+        addresses: TunnelAddresses | None,
+    ) -> VpnTunnel:
+        """Create one tunnel of a (cloud IP, CGW IP) pair; ``settings`` are ``VpnTunnel`` fields (PSK, IKE, IPsec)."""
+        connection = self.get_vpn_connection(region, vpn_connection_id)
         cgw = self.get_customer_gateway(region, connection.cgw_id)
-        cloud_ip = require(params, "cloudPublicIp")
-        customer_ip = require(params, "customerIp")
-        if cloud_ip not in connection.cloud_public_ip:
+        if cloud_public_ip not in connection.cloud_public_ip:
             raise InvalidArgument(
-                f"cloudPublicIp {cloud_ip} is not a cloud IP of VPN connection {connection.vpn_connection_id}"
+                f"cloudPublicIp {cloud_public_ip} is not a cloud IP of VPN connection {vpn_connection_id}"
             )
         if customer_ip not in cgw.customer_ips:
             raise InvalidArgument(
                 f"customerIp {customer_ip} is not an IP of customer gateway {cgw.customer_gateway_id}"
             )
-        settings = self._tunnel_settings(params, creating=True)
-        tunnel_ips = self._tunnel_inner_ips(connection.bgw_id, params)
-        existing = self.tunnels_of_connection(connection.vpn_connection_id)
+        if addresses is not None:
+            self._check_tunnel_ip_free(connection.bgw_id, addresses.tunnel_ip)
+        existing = self.tunnels_of_connection(vpn_connection_id)
         # The quota goes first: once every (cloud IP, CGW IP) pair has a tunnel, any new pair is a duplicate.
         limit = len(connection.cloud_public_ip) * len(cgw.customer_ips)
         if len(existing) >= limit:
             raise QuotaExceeded(f"quota exceeded: at most {limit} tunnels (cloud IPs x customer gateway IPs)")
-        if any(t.cloud_public_ip == cloud_ip and t.customer_ip == customer_ip for t in existing):
-            raise AlreadyExists(f"a VPN tunnel between {cloud_ip} and {customer_ip} already exists")
-        now = self.emu.now_iso()
-        tunnel = VpnTunnel(
-            region_id=region,
-            vpn_tunnel_id=self.emu.new_id("vpntnl"),
-            vpn_connection_id=connection.vpn_connection_id,
-            cloud_public_ip=cloud_ip,
+        if any(t.cloud_public_ip == cloud_public_ip and t.customer_ip == customer_ip for t in existing):
+            raise AlreadyExists(f"a VPN tunnel between {cloud_public_ip} and {customer_ip} already exists")
+        return self._new(
+            self.state.vpn_tunnels,
+            VpnTunnel,
+            region,
+            vpn_connection_id=vpn_connection_id,
+            cloud_public_ip=cloud_public_ip,
             customer_ip=customer_ip,
-            local_id=cloud_ip,
+            local_id=cloud_public_ip,
             remote_id=customer_ip,
-            local_ip=cloud_ip,
+            local_ip=cloud_public_ip,
             remote_ip=customer_ip,
-            created_time=now,
-            updated_time=now,
-            **tunnel_ips,
+            **_address_fields(addresses),
             **settings,
         )
-        self.state.vpn_tunnels[tunnel.vpn_tunnel_id] = tunnel
-        return {"vpnTunnelId": tunnel.vpn_tunnel_id}
 
-    def _tunnel_inner_ips(self, bgw_id: str, params: dict, exclude: str | None = None) -> dict:
-        if params.get("tunnelIp") is None:
-            if params.get("localTunnelIp") is not None:
-                raise InvalidArgument("localTunnelIp requires tunnelIp")
-            return {}
-        network = check_cidr("tunnelIp", params["tunnelIp"])
-        if network.prefixlen != 30 or not any(network.subnet_of(r) for r in TUNNEL_IP_RANGES):
-            raise InvalidArgument(
-                "tunnelIp must be a /30 inside 169.254.0.0/20, 10.0.0.0/8, 192.168.0.0/16 or 172.16.0.0/12"
-            )
+    def _check_tunnel_ip_free(self, bgw_id: str, network: ipaddress.IPv4Network, exclude: str | None = None) -> None:
+        """No two tunnels of one border gateway may use overlapping inner CIDRs."""
         for connection in self.connections_of_bgw(bgw_id):
             for other in self.tunnels_of_connection(connection.vpn_connection_id):
                 if (
@@ -533,42 +402,44 @@ class BgwBackend:
                     and network.overlaps(ipaddress.IPv4Network(other.tunnel_ip))
                 ):
                     raise InvalidArgument(f"tunnelIp {network} clashes with tunnel {other.vpn_tunnel_id}")
-        hosts = [str(h) for h in network.hosts()]
-        local = params.get("localTunnelIp") or hosts[0]
-        if local not in hosts:
-            raise InvalidArgument("localTunnelIp must be a usable address of tunnelIp (not the first or last)")
-        remote = hosts[1] if local == hosts[0] else hosts[0]
-        return {"tunnel_ip": str(network), "local_tunnel_ip": local, "remote_tunnel_ip": remote}
 
     def get_vpn_tunnel(self, region: str, tunnel_id: str) -> VpnTunnel:
-        return self._get(self.state.vpn_tunnels, "vpnTunnel", region, tunnel_id)
+        return self.get_in_region(self.state.vpn_tunnels, "vpnTunnel", region, tunnel_id)
 
     def vpn_tunnel_json(self, tunnel: VpnTunnel) -> dict:
         data = tunnel.to_json()
-        data["opStatus"] = self.emu.dataplane.op_status(tunnel, self.emu.now())
+        data["opStatus"] = self.cloud.dataplane.op_status(tunnel, self.cloud.now())
         return data
 
-    def describe_vpn_tunnels(self, region: str, filters: dict) -> list[dict]:
-        getters = {"vpnTunnelIds": lambda t: t.vpn_tunnel_id, "vpnConnectionId": lambda t: t.vpn_connection_id}
-        selected = apply_filters(self._in_region(self.state.vpn_tunnels, region), filters, getters)
-        return [self.vpn_tunnel_json(t) for t in selected]
+    def describe_vpn_tunnels(self, region: str, filters: dict[str, list[str]]) -> list[VpnTunnel]:
+        getters = {"vpnTunnelIds": "vpn_tunnel_id", "vpnConnectionId": "vpn_connection_id"}
+        return apply_filters(self.in_region(self.state.vpn_tunnels, region), filters, getters)
 
-    def modify_vpn_tunnel(self, region: str, tunnel_id: str, params: dict) -> None:
+    def modify_vpn_tunnel(
+        self,
+        region: str,
+        tunnel_id: str,
+        *,
+        settings: dict[str, Any],
+        addresses: TunnelAddresses | None,
+        endpoints: dict[str, Any],
+    ) -> None:
+        """Change PSK, IKE/IPsec settings and inner IPs; ``endpoints`` (wire name: value) may only repeat them."""
         tunnel = self.get_vpn_tunnel(region, tunnel_id)
-        for fixed in ("cloudPublicIp", "customerIp", "vpnConnectionId"):
-            if params.get(fixed) is not None and params[fixed] != getattr(tunnel, TUNNEL_FIXED[fixed]):
-                raise InvalidArgument(f"{fixed} of a VPN tunnel cannot be modified")
-        settings = self._tunnel_settings(params, creating=False)
-        connection = self.state.vpn_connections[tunnel.vpn_connection_id]
-        settings.update(self._tunnel_inner_ips(connection.bgw_id, params, exclude=tunnel_id))
-        for name, value in settings.items():
-            setattr(tunnel, name, value)
-        tunnel.updated_time = self.emu.now_iso()
+        current = {"cloudPublicIp": tunnel.cloud_public_ip, "customerIp": tunnel.customer_ip}
+        current["vpnConnectionId"] = tunnel.vpn_connection_id
+        for field, value in endpoints.items():
+            if value != current[field]:
+                raise InvalidArgument(f"{field} of a VPN tunnel cannot be modified")
+        if addresses is not None:
+            bgw_id = self.state.vpn_connections[tunnel.vpn_connection_id].bgw_id
+            self._check_tunnel_ip_free(bgw_id, addresses.tunnel_ip, exclude=tunnel_id)
+        for name, value in (settings | _address_fields(addresses)).items():
+            setattr(tunnel, name, value)  # None is a value here: ipsecKeyExchange "null" turns PFS off
+        self._update(tunnel)
 
-    def modify_admin_status(self, region: str, tunnel_id: str, params: dict) -> None:
-        tunnel = self.get_vpn_tunnel(region, tunnel_id)
-        tunnel.admin_status = check_enum("adminStatus", require(params, "adminStatus"), ("UP", "DOWN"))
-        tunnel.updated_time = self.emu.now_iso()
+    def modify_admin_status(self, region: str, tunnel_id: str, admin_status: str) -> None:
+        self._update(self.get_vpn_tunnel(region, tunnel_id), admin_status=admin_status)
 
     def delete_vpn_tunnel(self, region: str, tunnel_id: str) -> None:
         tunnel = self.get_vpn_tunnel(region, tunnel_id)
@@ -581,48 +452,47 @@ class BgwBackend:
     def static_routes(self, bgw_id: str) -> list[BgwRoute]:
         return [r for r in self.state.bgw_routes.values() if r.bgw_id == bgw_id]
 
-    def create_bgw_route(self, region: str, bgw_id: str, params: dict) -> dict:
-        bgw = self.get_bgw(region, bgw_id)
-        destination = str(check_cidr("bgwRouteDestination", require(params, "bgwRouteDestination")))
-        spec_type = check_enum("bgwNexthopType", params.get("bgwNexthopType") or "vpn_connection", NEXT_HOP_TYPES)
-        nexthop = require(params, "bgwRouteNexthop")
-        self._check_nexthop(region, bgw_id, spec_type, nexthop)
+    def _check_no_static_route_to(self, bgw_id: str, next_hop: str, kind: str) -> None:
+        for route in self.static_routes(bgw_id):
+            if route.bgw_route_nexthop == next_hop:
+                raise FailedPrecondition(f"static route {route.bgw_route_id} uses {kind} {next_hop}")
+
+    def create_bgw_route(
+        self, region: str, bgw_id: str, *, destination: str, next_hop_type: str, next_hop: str, description: str
+    ) -> BgwRoute:
+        """Add a static route; ``next_hop_type`` is ``vpnConnection`` or ``vpcAttachment`` of this gateway."""
+        self.get_bgw(region, bgw_id)
+        self._check_next_hop(region, bgw_id, next_hop_type, next_hop)
         routes = self.static_routes(bgw_id)
-        if any(r.bgw_route_destination == destination and r.bgw_route_nexthop == nexthop for r in routes):
-            raise AlreadyExists(f"border gateway {bgw_id} already routes {destination} to {nexthop}")
+        if any(r.bgw_route_destination == destination and r.bgw_route_nexthop == next_hop for r in routes):
+            raise AlreadyExists(f"border gateway {bgw_id} already routes {destination} to {next_hop}")
         if len(routes) >= STATIC_ROUTES_PER_BGW:
             raise QuotaExceeded(f"quota exceeded: at most {STATIC_ROUTES_PER_BGW} static routes per border gateway")
-        route = BgwRoute(
-            region_id=region,
-            bgw_route_id=self.emu.new_id("bgwr"),
-            bgw_id=bgw.bgw_id,
+        return self._new(
+            self.state.bgw_routes,
+            BgwRoute,
+            region,
+            bgw_id=bgw_id,
             bgw_route_destination=destination,
-            bgw_route_nexthop=nexthop,
-            bgw_route_next_hop_type=NEXT_HOP_TYPES[spec_type],
-            description=check_description(params.get("description")),
-            created_at=self.emu.now(),
+            bgw_route_nexthop=next_hop,
+            bgw_route_next_hop_type=next_hop_type,
+            description=description,
+            created_at=self.cloud.now(),
         )
-        self.state.bgw_routes[route.bgw_route_id] = route
-        return {"bgwRouteId": route.bgw_route_id}
 
-    def _check_nexthop(self, region: str, bgw_id: str, spec_type: str, nexthop: str) -> None:
-        if spec_type == "vpn_connection":
-            if self.get_vpn_connection(region, nexthop).bgw_id != bgw_id:
-                raise InvalidArgument(f"VPN connection {nexthop} is not on border gateway {bgw_id}")
-        elif spec_type == "vpc_attachment":
-            if self.get_vpc_attachment(region, nexthop).bgw_id != bgw_id:
-                raise InvalidArgument(f"VPC attachment {nexthop} is not on border gateway {bgw_id}")
+    def _check_next_hop(self, region: str, bgw_id: str, next_hop_type: str, next_hop: str) -> None:
+        if next_hop_type == "vpnConnection":
+            owner, kind = self.get_vpn_connection(region, next_hop).bgw_id, "VPN connection"
         else:
-            raise InvalidArgument(f"bgwNexthopType {spec_type} is not supported by the emulator")
+            owner, kind = self.get_vpc_attachment(region, next_hop).bgw_id, "VPC attachment"
+        if owner != bgw_id:
+            raise InvalidArgument(f"{kind} {next_hop} is not on border gateway {bgw_id}")
 
     def effective_routes(self, bgw_id: str, now: float) -> list[BgwRoute]:
         """Static routes plus the preferred propagated ones (first attachment to propagate a CIDR wins)."""
         routes = list(self.static_routes(bgw_id))
-        delay = self.emu.latency("attachment_propagation")
-        attachments = sorted(
-            (a for a in self.state.vpc_attachments.values() if a.bgw_id == bgw_id),
-            key=lambda a: (a.active_at, a.vpc_attachment_id),
-        )
+        delay = self.cloud.latency("attachment_propagation")
+        attachments = sorted(self._attachments_of_bgw(bgw_id), key=lambda a: (a.active_at, a.vpc_attachment_id))
         taken: list[ipaddress.IPv4Network] = []
         for attachment in attachments:
             if not self.attachment_active(attachment, now) or attachment.active_at + delay > now:
@@ -647,41 +517,48 @@ class BgwBackend:
                 )
         return routes
 
-    def describe_bgw_routes(self, region: str, bgw_id: str, filters: dict) -> list[dict]:
+    def describe_bgw_routes(self, region: str, bgw_id: str, filters: dict[str, list[str]]) -> list[BgwRoute]:
         self.get_bgw(region, bgw_id)
         getters = {
-            "bgwRouteIds": lambda r: r.bgw_route_id,
-            "origin": lambda r: r.origin,
-            "bgwRouteDestination": lambda r: r.bgw_route_destination,
-            "bgwRouteNextHopType": lambda r: r.bgw_route_next_hop_type,
+            "bgwRouteIds": "bgw_route_id",
+            "origin": "origin",
+            "bgwRouteDestination": "bgw_route_destination",
+            "bgwRouteNextHopType": "bgw_route_next_hop_type",
         }
-        selected = apply_filters(self.effective_routes(bgw_id, self.emu.now()), filters, getters)
-        return [r.to_json() for r in selected]
+        return apply_filters(self.effective_routes(bgw_id, self.cloud.now()), filters, getters)
 
     def _get_static_route(self, region: str, bgw_id: str, route_id: str) -> BgwRoute:
         self.get_bgw(region, bgw_id)
         route = self.state.bgw_routes.get(route_id)
         if route is None or route.bgw_id != bgw_id:
-            if any(r.bgw_route_id == route_id for r in self.effective_routes(bgw_id, self.emu.now())):
+            if any(r.bgw_route_id == route_id for r in self.effective_routes(bgw_id, self.cloud.now())):
                 raise FailedPrecondition(f"route {route_id} is propagated; only static routes can be changed")
             raise not_found("bgwRoute", route_id)
         return route
 
-    def modify_bgw_route(self, region: str, bgw_id: str, route_id: str, params: dict) -> None:
+    def modify_bgw_route(
+        self,
+        region: str,
+        bgw_id: str,
+        route_id: str,
+        *,
+        description: str | None,
+        destination: str | None,
+        next_hop: tuple[str, str] | None,
+    ) -> None:
+        """Change a static route; ``next_hop`` is (next hop type, next hop id) as for ``create_bgw_route``."""
         route = self._get_static_route(region, bgw_id, route_id)
-        if params.get("description") is not None:
-            route.description = check_description(params["description"])
-        if params.get("bgwRouteDestination") is not None:
-            route.bgw_route_destination = str(check_cidr("bgwRouteDestination", params["bgwRouteDestination"]))
-        if params.get("bgwRouteNexthop") is not None:
-            spec_type = check_enum("bgwNexthopType", params.get("bgwNexthopType") or "vpn_connection", NEXT_HOP_TYPES)
-            self._check_nexthop(region, bgw_id, spec_type, params["bgwRouteNexthop"])
-            route.bgw_route_nexthop = params["bgwRouteNexthop"]
-            route.bgw_route_next_hop_type = NEXT_HOP_TYPES[spec_type]
+        if next_hop is not None:
+            self._check_next_hop(region, bgw_id, *next_hop)
+            route.bgw_route_next_hop_type, route.bgw_route_nexthop = next_hop
+        self._update(route, description=description, bgw_route_destination=destination)
 
     def delete_bgw_route(self, region: str, bgw_id: str, route_id: str) -> None:
         self._get_static_route(region, bgw_id, route_id)
         del self.state.bgw_routes[route_id]
 
 
-TUNNEL_FIXED = {"cloudPublicIp": "cloud_public_ip", "customerIp": "customer_ip", "vpnConnectionId": "vpn_connection_id"}
+def _address_fields(addresses: TunnelAddresses | None) -> dict[str, str]:
+    if addresses is None:
+        return {}
+    return addresses._asdict() | {"tunnel_ip": str(addresses.tunnel_ip)}

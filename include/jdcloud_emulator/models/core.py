@@ -1,21 +1,22 @@
-"""Shared pieces of the emulator's resource models: base class, ids, clock, names, filters, paging."""
+"""Shared pieces of the backends: resource base class, ids, clock, derived ids, filters, the regional base."""
 
 from __future__ import annotations
 
-import ipaddress
+import hashlib
 import random
-import re
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from include.jdcloud_emulator.exceptions import InvalidArgument, OutOfRange
+from include.jdcloud_emulator.exceptions import InvalidArgument, not_found
 
-NAME_RE = re.compile(r"^[\u4e00-\u9fa5A-Za-z0-9_-]{1,32}$")
+if TYPE_CHECKING:
+    from include.jdcloud_emulator.cloud import EmulatedCloud
+    from include.jdcloud_emulator.models.state import EmulatorState
 
 
 class Clock:
@@ -30,12 +31,23 @@ def iso(ts: float) -> str:
 
 
 class Resource(BaseModel):
-    """A stored resource; ``to_json()`` renders the API's camelCase form without internal fields."""
+    """A stored resource; ``to_json()`` renders the API's camelCase form without internal fields.
+
+    A resource kept in a table of its own names its id field and id prefix in the class statement:
+    ``class Vpc(Resource, id_field="vpc_id", id_prefix="vpc")``.
+    """
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
     internal_fields: ClassVar[frozenset[str]] = frozenset({"region_id"})
+    id_field: ClassVar[str]
+    id_prefix: ClassVar[str]
 
     region_id: str
+
+    def __init_subclass__(cls, *, id_field: str = "", id_prefix: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if id_field:
+            cls.id_field, cls.id_prefix = id_field, id_prefix
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, exclude=set(self.internal_fields))
@@ -56,122 +68,70 @@ class IdFactory:
         return self._rng.random()
 
 
-# ---------------------------------------------------------------- validation helpers
+def derived_id(prefix: str, *parts: str) -> str:
+    """A stable id for a derived object (a propagated rule or route): the same inputs give the same id."""
+    return prefix + "-" + hashlib.sha1("|".join(parts).encode()).hexdigest()[:10]
 
-
-def require(params: dict, name: str) -> Any:
-    value = params.get(name)
-    if value is None or value == "" or value == []:
-        raise InvalidArgument(f"{name} is required")
-    return value
-
-
-def check_name(field: str, value: Any) -> str:
-    if not isinstance(value, str) or not NAME_RE.match(value):
-        raise InvalidArgument(f"{field} must be 1-32 characters of Chinese, letters, digits, '_' or '-'")
-    return value
-
-
-def check_description(value: Any) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str) or len(value) > 256:
-        raise InvalidArgument("description must be a string of at most 256 characters")
-    return value
-
-
-def check_enum(field: str, value: Any, allowed: Iterable[Any]) -> Any:
-    allowed = tuple(allowed)
-    if value not in allowed:
-        shown = ", ".join("null" if a is None else str(a) for a in allowed)
-        raise InvalidArgument(f"{field} must be one of: {shown}")
-    return value
-
-
-def check_int_range(field: str, value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidArgument(f"{field} must be an integer")
-    if not low <= value <= high:
-        raise OutOfRange(f"{field} must be in [{low}, {high}]")
-    return value
-
-
-def check_cidr(field: str, value: Any) -> ipaddress.IPv4Network:
-    try:
-        return ipaddress.IPv4Network(value, strict=True)
-    except (ValueError, TypeError):
-        raise InvalidArgument(f"{field} must be an IPv4 CIDR such as 10.0.0.0/16") from None
-
-
-def check_public_ipv4(field: str, value: Any) -> str:
-    try:
-        address = ipaddress.IPv4Address(value)
-    except (ValueError, TypeError):
-        raise InvalidArgument(f"{field} must be an IPv4 address") from None
-    if not address.is_global:
-        raise InvalidArgument(f"{field} {value} is not a publicly routable IPv4 address")
-    return str(address)
-
-
-# ---------------------------------------------------------------- filters and paging
 
 T = TypeVar("T")
+R = TypeVar("R", bound=Resource)
+TIME_FIELDS = ("created_time", "updated_time", "create_time")  # ISO times a resource gets when it is created
 
 
-def parse_filters(raw: Any) -> dict[str, list[str]]:
-    """Turn the SDK's ``filters.N.name/values.M`` list into ``{name: [values]}``."""
-    result: dict[str, list[str]] = {}
-    for item in raw or []:
-        if not isinstance(item, dict) or "name" not in item:
-            raise InvalidArgument("filters must be a list of {name, values}")
-        operator = item.get("operator") or "eq"
-        if operator not in ("eq", "in"):
-            raise InvalidArgument(f"filter operator {operator} is not supported for {item['name']}")
-        values = item.get("values") or []
-        if not isinstance(values, list):
-            values = [values]
-        result.setdefault(str(item["name"]), []).extend(str(v) for v in values)
-    return result
+def apply_filters(
+    items: Iterable[T], filters: dict[str, list[str]], getters: dict[str, str | Callable[[T], Any]]
+) -> list[T]:
+    """Keep items matching every filter; a getter is a field name or a function of the item.
 
-
-def apply_filters(items: Iterable[T], filters: dict[str, list[str]], getters: dict[str, Callable[[T], Any]]) -> list[T]:
-    """Keep items matching every filter; an unknown filter name is an error, like the real API."""
+    An unknown filter name is an error, like the real API.
+    """
     for name in filters:
         if name not in getters:
             raise InvalidArgument(f"filter {name} is not supported; supported: {', '.join(sorted(getters))}")
-    selected = []
-    for item in items:
-        if all(_matches(getters[name](item), wanted) for name, wanted in filters.items()):
-            selected.append(item)
-    return selected
+    return [item for item in items if all(_matches(item, getters[name], wanted) for name, wanted in filters.items())]
 
 
-def _matches(actual: Any, wanted: list[str]) -> bool:
+def _matches(item: Any, getter: str | Callable[[Any], Any], wanted: list[str]) -> bool:
+    actual = getattr(item, getter) if isinstance(getter, str) else getter(item)
     if isinstance(actual, (list, tuple, set)):
         return any(str(a) in wanted for a in actual)
     return str(actual) in wanted
 
 
-def paginate(items: list[T], params: dict) -> tuple[list[T], int]:
-    """Apply ``pageNumber``/``pageSize`` (default 20, range [10, 100]); past the end gives the last page."""
-    page_number = _int_param(params, "pageNumber", 1)
-    page_size = _int_param(params, "pageSize", 20)
-    if page_number < 1:
-        raise OutOfRange("pageNumber must be >= 1")
-    if not 10 <= page_size <= 100:
-        raise OutOfRange("pageSize must be in [10, 100]")
-    total = len(items)
-    last_page = max(1, -(-total // page_size))
-    page_number = min(page_number, last_page)
-    start = (page_number - 1) * page_size
-    return items[start : start + page_size], total
+class RegionalBackend:
+    """Base of every service backend: the cloud's state, in-region listing and get-or-404 lookups."""
 
+    def __init__(self, cloud: EmulatedCloud) -> None:
+        self.cloud = cloud
 
-def _int_param(params: dict, name: str, default: int) -> int:
-    value = params.get(name)
-    if value is None:
-        return default
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise InvalidArgument(f"{name} must be an integer") from None
+    @property
+    def state(self) -> EmulatorState:
+        return self.cloud.state
+
+    @staticmethod
+    def in_region(table: dict[str, R], region: str) -> list[R]:
+        return [r for r in table.values() if r.region_id == region]
+
+    def _new(self, table: dict[str, R], model: type[R], region: str, **fields: Any) -> R:
+        """Store and return a new ``model``: a fresh id, creation (and update) time now, then ``fields``."""
+        now = self.cloud.now_iso()
+        stamps = {f: now for f in TIME_FIELDS if f in model.model_fields}
+        resource = model(region_id=region, **{model.id_field: self.cloud.new_id(model.id_prefix)}, **(stamps | fields))
+        table[getattr(resource, model.id_field)] = resource
+        return resource
+
+    def _update(self, resource: Resource, **changes: Any) -> None:
+        """Apply a modify request: set the fields given (not ``None``) and the update time, if it has one."""
+        for name, value in changes.items():
+            if value is not None:
+                setattr(resource, name, value)
+        if "updated_time" in type(resource).model_fields:
+            resource.updated_time = self.cloud.now_iso()
+
+    @staticmethod
+    def get_in_region(table: dict[str, R], kind: str, region: str, resource_id: str) -> R:
+        """The resource ``resource_id`` of ``region``; a resource of another region is 404 too."""
+        resource = table.get(resource_id)
+        if resource is None or resource.region_id != region:
+            raise not_found(kind, resource_id)
+        return resource

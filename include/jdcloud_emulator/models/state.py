@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from include.jdcloud_emulator.models.core import Resource
 
 
-class Vpc(Resource):
+class Vpc(Resource, id_field="vpc_id", id_prefix="vpc"):
     vpc_id: str
     vpc_name: str
     address_prefix: str | None = None
@@ -17,7 +17,7 @@ class Vpc(Resource):
     created_time: str
 
 
-class Subnet(Resource):
+class Subnet(Resource, id_field="subnet_id", id_prefix="subnet"):
     subnet_id: str
     subnet_name: str
     vpc_id: str
@@ -28,7 +28,6 @@ class Subnet(Resource):
 
 
 class RouteTableRule(Resource):
-    internal_fields: ClassVar[frozenset[str]] = frozenset({"region_id"})
     rule_id: str
     priority: int = 100
     next_hop_type: str
@@ -39,7 +38,7 @@ class RouteTableRule(Resource):
     description: str = ""
 
 
-class RouteTable(Resource):
+class RouteTable(Resource, id_field="route_table_id", id_prefix="rtb"):
     route_table_id: str
     route_table_name: str
     route_table_type: str = "custom"
@@ -50,7 +49,7 @@ class RouteTable(Resource):
     created_time: str
 
 
-class Instance(Resource):
+class Instance(Resource, id_field="instance_id", id_prefix="i"):
     internal_fields: ClassVar[frozenset[str]] = frozenset({"region_id", "client_token", "ready_at", "deleting_at"})
     instance_id: str
     instance_name: str
@@ -67,7 +66,7 @@ class Instance(Resource):
     deleting_at: float | None = None
 
 
-class Command(Resource):
+class Command(Resource, id_field="command_id", id_prefix="cmd"):
     command_id: str
     command_name: str
     command_content: str
@@ -91,7 +90,7 @@ class InvocationResult(BaseModel):
     end_at: float
 
 
-class Invocation(Resource):
+class Invocation(Resource, id_field="invoke_id", id_prefix="invoke"):
     internal_fields: ClassVar[frozenset[str]] = frozenset({"region_id", "results", "created_at"})
     invoke_id: str
     command_id: str
@@ -106,7 +105,7 @@ class Invocation(Resource):
     results: list[InvocationResult] = Field(default_factory=list)
 
 
-class Bgw(Resource):
+class Bgw(Resource, id_field="bgw_id", id_prefix="bgw"):
     bgw_id: str
     bgw_name: str
     description: str = ""
@@ -115,7 +114,7 @@ class Bgw(Resource):
     created_time: str
 
 
-class VpcAttachment(Resource):
+class VpcAttachment(Resource, id_field="vpc_attachment_id", id_prefix="vpca"):
     internal_fields: ClassVar[frozenset[str]] = frozenset({"region_id", "active_at", "subnet_ids"})
     vpc_attachment_id: str
     vpc_attachment_name: str
@@ -128,7 +127,7 @@ class VpcAttachment(Resource):
     active_at: float
 
 
-class CustomerGateway(Resource):
+class CustomerGateway(Resource, id_field="customer_gateway_id", id_prefix="cgw"):
     customer_gateway_id: str
     customer_gateway_name: str
     customer_ips: list[str]
@@ -138,7 +137,7 @@ class CustomerGateway(Resource):
     updated_time: str
 
 
-class VpnConnection(Resource):
+class VpnConnection(Resource, id_field="vpn_connection_id", id_prefix="vpnc"):
     vpn_connection_id: str
     vpn_connection_name: str
     description: str = ""
@@ -172,7 +171,7 @@ IKE_IPSEC_FIELDS = (
 )
 
 
-class VpnTunnel(Resource):
+class VpnTunnel(Resource, id_field="vpn_tunnel_id", id_prefix="vpntnl"):
     internal_fields: ClassVar[frozenset[str]] = frozenset({"region_id", "match_since"})
     vpn_tunnel_id: str
     vpn_connection_id: str
@@ -206,7 +205,7 @@ class VpnTunnel(Resource):
     match_since: float | None = None
 
 
-class BgwRoute(Resource):
+class BgwRoute(Resource, id_field="bgw_route_id", id_prefix="bgwr"):
     internal_fields: ClassVar[frozenset[str]] = frozenset({"region_id", "created_at"})
     bgw_route_id: str
     bgw_id: str

@@ -3,87 +3,73 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING, Any
 
-from include.jdcloud_emulator.exceptions import FailedPrecondition, InvalidArgument, not_found
-from include.jdcloud_emulator.models.core import apply_filters, check_int_range, iso, require
-from include.jdcloud_emulator.models.state import Instance
-
-if TYPE_CHECKING:
-    from include.jdcloud_emulator.models import Emulator
+from include.jdcloud_emulator.exceptions import FailedPrecondition
+from include.jdcloud_emulator.models.core import RegionalBackend, apply_filters, iso
+from include.jdcloud_emulator.models.state import Instance, Subnet
 
 DELETABLE = ("running", "stopped", "error")
 
 
-class VmBackend:
+class VmBackend(RegionalBackend):
     """Instances of every region; status is derived from creation and deletion times."""
-
-    def __init__(self, emulator: Emulator) -> None:
-        self.emu = emulator
-
-    @property
-    def state(self):
-        return self.emu.state
 
     def status(self, instance: Instance, now: float) -> str:
         if instance.deleting_at is not None:
             return "deleting"
-        if now < instance.ready_at or self.emu.faults.is_stuck("vm_boot", instance.instance_id):
+        if now < instance.ready_at or self.cloud.faults.is_stuck("vm_boot", instance.instance_id):
             return "pending"
         return "running"
 
     def reap(self, now: float) -> None:
         """Forget instances whose deletion has finished."""
-        delay = self.emu.latency("vm_delete")
+        delay = self.cloud.latency("vm_delete")
         for instance in list(self.state.instances.values()):
             if instance.deleting_at is not None and instance.deleting_at + delay <= now:
                 del self.state.instances[instance.instance_id]
 
-    def create_instances(self, region: str, params: dict) -> dict:
-        spec = require(params, "instanceSpec")
-        if not isinstance(spec, dict):
-            raise InvalidArgument("instanceSpec must be an object")
-        token = params.get("clientToken")
-        if token is not None:
-            if not isinstance(token, str) or len(token) > 64:
-                raise InvalidArgument("clientToken must be a string of at most 64 characters")
-            earlier = [i.instance_id for i in self.state.instances.values() if i.client_token == token]
+    def create_instances(
+        self,
+        region: str,
+        *,
+        name: str,
+        az: str,
+        instance_type: str,
+        image_id: str,
+        subnet_id: str,
+        count: int,
+        client_token: str | None,
+    ) -> list[Instance]:
+        """Launch ``count`` instances; a ``client_token`` seen before returns that call's instances instead."""
+        if client_token is not None:
+            earlier = [i for i in self.state.instances.values() if i.client_token == client_token]
             if earlier:
-                return {"instanceIds": earlier}
-        count = params.get("maxCount")
-        count = 1 if count is None else check_int_range("maxCount", count, 1, 100)
-        name = require(spec, "name")
-        if not isinstance(name, str) or not 2 <= len(name) <= 128:
-            raise InvalidArgument("instanceSpec.name must be 2-128 characters")
-        az = require(spec, "az")
-        if not isinstance(az, str) or not az.startswith(region):
-            raise InvalidArgument(f"instanceSpec.az {az} is not an availability zone of {region}")
-        interface = ((spec.get("primaryNetworkInterface") or {}).get("networkInterface")) or {}
-        subnet = self.emu.vpc.get_subnet(region, require(interface, "subnetId"))
-        ids = [self._launch(region, spec, name, az, subnet, token) for _ in range(count)]
-        return {"instanceIds": ids}
+                return earlier
+        subnet = self.cloud.vpc.get_subnet(region, subnet_id)
+        return [self._launch(region, name, az, instance_type, image_id, subnet, client_token) for _ in range(count)]
 
-    def _launch(self, region: str, spec: dict, name: str, az: str, subnet: Any, token: str | None) -> str:
-        now = self.emu.now()
-        instance = Instance(
-            region_id=region,
-            instance_id=self.emu.new_id("i"),
+    def _launch(
+        self, region: str, name: str, az: str, instance_type: str, image_id: str, subnet: Subnet, token: str | None
+    ) -> Instance:
+        now = self.cloud.now()
+        return self._new(
+            self.state.instances,
+            Instance,
+            region,
             instance_name=name,
             hostname=name.lower()[:64],
-            instance_type=require(spec, "instanceType"),
-            image_id=require(spec, "imageId"),
+            instance_type=instance_type,
+            image_id=image_id,
             az=az,
             vpc_id=subnet.vpc_id,
             subnet_id=subnet.subnet_id,
             private_ip_address=self._allocate_ip(subnet),
             launch_time=iso(now),
             client_token=token,
-            ready_at=now + self.emu.latency("vm_boot"),
+            ready_at=now + self.cloud.latency("vm_boot"),
         )
-        self.state.instances[instance.instance_id] = instance
-        return instance.instance_id
 
-    def _allocate_ip(self, subnet: Any) -> str:
+    def _allocate_ip(self, subnet: Subnet) -> str:
         network = ipaddress.IPv4Network(subnet.address_prefix)
         used = {i.private_ip_address for i in self.state.instances.values() if i.subnet_id == subnet.subnet_id}
         for offset in range(4, network.num_addresses - 1):  # JD keeps the first addresses for the gateway
@@ -93,15 +79,12 @@ class VmBackend:
         raise FailedPrecondition(f"subnet {subnet.subnet_id} has no free IP address")
 
     def get_instance(self, region: str, instance_id: str) -> Instance:
-        instance = self.state.instances.get(instance_id)
-        if instance is None or instance.region_id != region:
-            raise not_found("instance", instance_id)
-        return instance
+        return self.get_in_region(self.state.instances, "instance", region, instance_id)
 
     def instance_json(self, instance: Instance) -> dict:
         data = instance.to_json()
         data.update(
-            status=self.status(instance, self.emu.now()),
+            status=self.status(instance, self.cloud.now()),
             primaryNetworkInterface={
                 "networkInterface": {
                     "subnetId": instance.subnet_id,
@@ -115,33 +98,33 @@ class VmBackend:
         )
         return data
 
-    def describe_instances(self, region: str, filters: dict) -> list[dict]:
-        now = self.emu.now()
-        getters = {
-            "instanceId": lambda i: i.instance_id,
-            "privateIpAddress": lambda i: i.private_ip_address,
-            "vpcId": lambda i: i.vpc_id,
-            "subnetId": lambda i: i.subnet_id,
-            "status": lambda i: self.status(i, now),
-            "name": lambda i: i.instance_name,
-            "az": lambda i: i.az,
-            "imageId": lambda i: i.image_id,
-            "instanceType": lambda i: i.instance_type,
-        }
-        instances = [i for i in self.state.instances.values() if i.region_id == region]
-        return [self.instance_json(i) for i in apply_filters(instances, filters, getters)]
+    def instance_status_json(self, instance: Instance) -> dict:
+        return {"instanceId": instance.instance_id, "status": self.status(instance, self.cloud.now())}
 
-    def describe_instance_status(self, region: str, filters: dict) -> list[dict]:
-        now = self.emu.now()
-        instances = [i for i in self.state.instances.values() if i.region_id == region]
-        selected = apply_filters(instances, filters, {"instanceId": lambda i: i.instance_id})
-        return [{"instanceId": i.instance_id, "status": self.status(i, now)} for i in selected]
+    def describe_instances(self, region: str, filters: dict[str, list[str]]) -> list[Instance]:
+        now = self.cloud.now()
+        getters = {
+            "instanceId": "instance_id",
+            "privateIpAddress": "private_ip_address",
+            "vpcId": "vpc_id",
+            "subnetId": "subnet_id",
+            "status": lambda i: self.status(i, now),
+            "name": "instance_name",
+            "az": "az",
+            "imageId": "image_id",
+            "instanceType": "instance_type",
+        }
+        return apply_filters(self.in_region(self.state.instances, region), filters, getters)
+
+    def describe_instance_status(self, region: str, filters: dict[str, list[str]]) -> list[Instance]:
+        getters = {"instanceId": "instance_id"}
+        return apply_filters(self.in_region(self.state.instances, region), filters, getters)
 
     def delete_instance(self, region: str, instance_id: str) -> None:
         instance = self.get_instance(region, instance_id)
-        status = self.status(instance, self.emu.now())
+        status = self.status(instance, self.cloud.now())
         if status not in DELETABLE:
             raise FailedPrecondition(
                 f"instance {instance_id} is {status}; it can be deleted only when running, stopped or error"
             )
-        instance.deleting_at = self.emu.now()
+        instance.deleting_at = self.cloud.now()
