@@ -40,9 +40,11 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from include.jdcloud_emulator.process import EmulatorProcess  # noqa: E402
+from include.jdcloud_vpn.naming import DIRECTIONS  # noqa: E402
+
 DAG_ID = "jdcloud_vpn_interconnect"
 PROGRESS_LOGGER = "jdcloud_vpn.step_progress"  # plugins/step_progress.py
-DIRECTIONS = ("home_to_peer", "peer_to_home")
 LABEL_WIDTH = 52
 
 
@@ -187,79 +189,24 @@ def deadline(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-class Emulator:
-    """``python -m include.jdcloud_emulator`` as a subprocess on a free port."""
+def request_counts(emulator: EmulatorProcess, since: float = 0) -> Counter[str]:
+    """Operations the emulator served since ``since`` (epoch seconds; the emulator runs on this host's clock)."""
+    import httpx
 
-    def __init__(self, time_scale: float, log_path: Path, env: dict[str, str]) -> None:
-        from include.jdcloud_emulator.server import free_port
-
-        self.port = free_port()
-        self.endpoint = f"127.0.0.1:{self.port}"
-        self.url = f"http://{self.endpoint}"
-        self._log = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 (closed in stop())
-        command = [sys.executable, "-m", "include.jdcloud_emulator", "--port", str(self.port)]
-        command += ["--time-scale", str(time_scale)]
-        self.process = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-    def wait_healthy(self, timeout: float = 30) -> dict[str, Any]:
-        import httpx
-
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the emulator exited with status {self.process.returncode}")
-            try:
-                response = httpx.get(f"{self.url}/emulator-api/health", timeout=1)
-                if response.status_code == 200:
-                    return response.json()
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the emulator did not answer on {self.url} within {timeout:.0f} s")
-            time.sleep(0.1)
-
-    def request_counts(self, since: float = 0) -> Counter[str]:
-        """Operations served since ``since`` (epoch seconds; the emulator runs on this host's clock)."""
-        import httpx
-
-        params = {"since": since}
-        entries = httpx.get(f"{self.url}/emulator-api/requests", params=params, timeout=10).json()["requests"]
-        return Counter(entry["operation"] for entry in entries)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
+    params = {"since": since}
+    entries = httpx.get(f"{emulator.url}/emulator-api/requests", params=params, timeout=10).json()["requests"]
+    return Counter(entry["operation"] for entry in entries)
 
 
-def seed(emulator: Emulator) -> dict[str, dict[str, Any]]:
+def seed(emulator: EmulatorProcess) -> dict[str, dict[str, Any]]:
     """Two VPCs with a subnet and a probe VM each, created through the real SDK."""
     from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
-    from include.jdcloud_emulator.settings import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
     from include.jdcloud_vpn.demo import seed_site
 
-    hook = JDCloudHook.from_credentials(DEMO_ACCESS_KEY, DEMO_SECRET_KEY, endpoint=emulator.endpoint, scheme="http")
-    return {side: seed_site(hook, side) for side in ("home", "peer")}
-
-
-def connection_uri(emulator: Emulator) -> str:
-    from include.jdcloud_emulator.settings import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
-
-    return json.dumps(
-        {
-            "conn_type": "jdcloud",
-            "login": DEMO_ACCESS_KEY,
-            "password": DEMO_SECRET_KEY,
-            "extra": {"endpoint": emulator.endpoint, "scheme": "http", "region": "cn-north-1"},
-        }
+    hook = JDCloudHook.from_credentials(
+        emulator.access_key, emulator.secret_key, endpoint=emulator.endpoint, scheme="http"
     )
+    return {side: seed_site(hook, side) for side in ("home", "peer")}
 
 
 def latest_report(report_dir: Path, since: float) -> Path | None:
@@ -372,10 +319,12 @@ def run(args: argparse.Namespace, console: Console, airflow_home: Path, report_d
             stderr=subprocess.STDOUT,
         )
 
-    emulator = Emulator(args.time_scale, report_dir / "emulator.log", env)
+    emulator = EmulatorProcess(
+        time_scale=args.time_scale, env=env, log_path=report_dir / "emulator.log", start_new_session=True
+    )
     try:
-        health = emulator.wait_healthy()
-        console.event(f"emulator up at {emulator.url} (pid {emulator.process.pid}, time scale {health['time_scale']})")
+        health = emulator.start()
+        console.event(f"emulator up at {emulator.url} (pid {emulator.pid}, time scale {health['time_scale']})")
 
         started = time.time()
         seeded = seed(emulator)
@@ -391,7 +340,7 @@ def run(args: argparse.Namespace, console: Console, airflow_home: Path, report_d
         conf_path = report_dir / "interconnect.demo.conf.json"
         conf_path.write_text(json.dumps(conf, indent=2) + "\n", encoding="utf-8")
         console.event(f"conf written to {conf_path}")
-        os.environ["AIRFLOW_CONN_JDCLOUD_DEFAULT"] = connection_uri(emulator)
+        os.environ["AIRFLOW_CONN_JDCLOUD_DEFAULT"] = emulator.connection_json(region="cn-north-1")
 
         from airflow.dag_processing.dagbag import DagBag
 
@@ -405,7 +354,7 @@ def run(args: argparse.Namespace, console: Console, airflow_home: Path, report_d
             return 2
         console.event(f"airflow db migrate done; running DAG {DAG_ID}")
 
-        seed_calls = sum(emulator.request_counts().values())
+        seed_calls = sum(request_counts(emulator).values())
         run_started = time.time()
         handler = ProgressHandler(console)
         progress = logging.getLogger(PROGRESS_LOGGER)
@@ -425,10 +374,10 @@ def run(args: argparse.Namespace, console: Console, airflow_home: Path, report_d
         console.event(f"DAG run {dag_run.run_id}: {getattr(dag_run.state, 'value', dag_run.state)}")
 
         report_path = latest_report(report_dir, started)
-        run_calls = emulator.request_counts(since=run_started)
+        run_calls = request_counts(emulator, since=run_started)
     finally:
-        if args.keep_emulator and emulator.process.poll() is None:
-            console.event(f"emulator left running at {emulator.url} (pid {emulator.process.pid})")
+        if args.keep_emulator and emulator.alive():
+            console.event(f"emulator left running at {emulator.url} (pid {emulator.pid})")
         else:
             emulator.stop()
             console.event("emulator stopped")

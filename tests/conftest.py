@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 # Airflow reads its configuration when first imported: point it at a throw-away home before any test does.
@@ -33,14 +34,21 @@ def emulator() -> Iterator[RunningEmulator]:
     running.stop()
 
 
-@pytest.fixture
-def control(emulator: RunningEmulator) -> Iterator[httpx.Client]:
-    """The emulator's control plane, reset before and after each test."""
+@contextmanager
+def reset_control(emulator: RunningEmulator) -> Iterator[httpx.Client]:
+    """A client of the emulator's control plane; faults cleared and state reset before, faults cleared after."""
     with httpx.Client(base_url=f"{emulator.url}/emulator-api", timeout=10) as client:
         client.delete("/faults").raise_for_status()
         client.post("/reset").raise_for_status()
         yield client
         client.delete("/faults").raise_for_status()
+
+
+@pytest.fixture
+def control(emulator: RunningEmulator) -> Iterator[httpx.Client]:
+    """The emulator's control plane, reset before and after each test."""
+    with reset_control(emulator) as client:
+        yield client
 
 
 @pytest.fixture

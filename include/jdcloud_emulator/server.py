@@ -2,42 +2,30 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import uvicorn
 from fastapi import FastAPI
 
 from include.jdcloud_emulator.app import create_app
 from include.jdcloud_emulator.faults import FaultConfig
-from include.jdcloud_emulator.settings import EmulatorSettings
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+from include.jdcloud_emulator.process import EmulatorAddress, free_port
+from include.jdcloud_emulator.settings import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, EmulatorSettings
 
 
 @dataclass
-class RunningEmulator:
-    """A live emulator: its ``endpoint`` (host:port, as the SDK's Config wants it) and its app."""
+class RunningEmulator(EmulatorAddress):
+    """A live emulator: its ``endpoint`` (host:port, as the SDK's Config wants it), key pair and app."""
 
     host: str
     port: int
     app: FastAPI
     server: uvicorn.Server
     thread: threading.Thread
-
-    @property
-    def endpoint(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.endpoint}"
+    access_key: str = DEMO_ACCESS_KEY
+    secret_key: str = field(default=DEMO_SECRET_KEY, repr=False)
 
     def stop(self) -> None:
         self.server.should_exit = True
@@ -51,6 +39,7 @@ def start_in_thread(
     port: int | None = None,
 ) -> RunningEmulator:
     """Start an emulator and return once it accepts connections."""
+    settings = settings or EmulatorSettings()
     app = create_app(settings, faults)
     port = port or free_port(host)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
@@ -61,4 +50,12 @@ def start_in_thread(
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError(f"the emulator did not start on {host}:{port}")
         time.sleep(0.01)
-    return RunningEmulator(host=host, port=port, app=app, server=server, thread=thread)
+    return RunningEmulator(
+        host=host,
+        port=port,
+        app=app,
+        server=server,
+        thread=thread,
+        access_key=settings.access_key,
+        secret_key=settings.secret_key,
+    )

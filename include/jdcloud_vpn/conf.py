@@ -31,14 +31,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from airflow_provider_jdcloud.models import Auth, IkeCipher, IkeMode, IkeVersion, IpsecCipher, KeyExchange
+
 Region = Literal["cn-north-1", "cn-east-1", "cn-east-2", "cn-south-1"]
 Side = Literal["home", "peer"]
-IkeVersion = Literal["v1", "v2"]
-IkeMode = Literal["main", "aggressive"]
-KeyExchange = Literal["modp1024", "modp1536", "modp2048", "ecp256", "ecp384"]
-IkeCipher = Literal["aes128", "aes192", "aes256", "3des"]
-IpsecCipher = Literal["aes128", "aes192", "aes256"]
-Auth = Literal["sha1", "sha256", "sha384"]
 
 REGIONS: tuple[str, ...] = get_args(Region)
 SIDES: tuple[Side, Side] = ("home", "peer")

@@ -15,6 +15,7 @@ import pytest
 
 from include.jdcloud_emulator.server import RunningEmulator, start_in_thread
 from include.jdcloud_emulator.settings import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, EmulatorSettings
+from tests.conftest import reset_control
 from tests.waits import fast_waits
 
 # Latencies x 0.01: a 40 s VM boot takes 0.4 s, a 20 s tunnel negotiation 0.2 s.
@@ -61,25 +62,16 @@ def airflow_db() -> None:
 @pytest.fixture(scope="session")
 def dag_emulator(airflow_db: None) -> Iterator[RunningEmulator]:
     running = start_in_thread(EmulatorSettings(time_scale=DAG_TEST_TIME_SCALE))
-    os.environ["AIRFLOW_CONN_JDCLOUD_DEFAULT"] = json.dumps(
-        {
-            "conn_type": "jdcloud",
-            "login": DEMO_ACCESS_KEY,
-            "password": DEMO_SECRET_KEY,
-            "extra": {"endpoint": running.endpoint, "scheme": "http", "region": "cn-north-1"},
-        }
-    )
+    os.environ["AIRFLOW_CONN_JDCLOUD_DEFAULT"] = running.connection_json()
     yield running
     running.stop()
 
 
 @pytest.fixture
 def emulator_control(dag_emulator: RunningEmulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"{dag_emulator.url}/emulator-api", timeout=10) as client:
-        client.delete("/faults").raise_for_status()
-        client.post("/reset").raise_for_status()
+    """The DAG emulator's control plane, reset before and after each test."""
+    with reset_control(dag_emulator) as client:
         yield client
-        client.delete("/faults").raise_for_status()
 
 
 @pytest.fixture(scope="session")

@@ -2,37 +2,25 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-from include.jdcloud_emulator.server import free_port
-from include.jdcloud_emulator.settings import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
+from include.jdcloud_emulator.process import EmulatorProcess, connection_json
 from tests import summary
-from tests.conftest import REPO
 from tests.dags.conftest import seeded_conf
 
 pytestmark = pytest.mark.timeout(300)
-SCALE = ("--time-scale", "0.01")
-
-
-def _connection(endpoint: str, secret_key: str) -> str:
-    extra = {"endpoint": endpoint, "scheme": "http", "region": "cn-north-1"}
-    return json.dumps({"conn_type": "jdcloud", "login": DEMO_ACCESS_KEY, "password": secret_key, "extra": extra})
 
 
 def test_wrong_credentials_fail_the_first_api_task_without_retries(
     dagbag, hook, dag_emulator, emulator_control, tmp_path, monkeypatch, pytestconfig
 ):
     conf = seeded_conf(hook, tmp_path, name="badkey")
-    monkeypatch.setenv("AIRFLOW_CONN_JDCLOUD_DEFAULT", _connection(dag_emulator.endpoint, "not-the-secret-key"))
+    wrong_key = connection_json(dag_emulator.endpoint, dag_emulator.access_key, "not-the-secret-key")
+    monkeypatch.setenv("AIRFLOW_CONN_JDCLOUD_DEFAULT", wrong_key)
     since = time.time()
     dag_run = dagbag.dags["jdcloud_vpn_interconnect"].test(run_conf=conf)
     tis = {ti.task_id: ti for ti in dag_run.get_task_instances() if ti.map_index == -1}
@@ -50,49 +38,30 @@ def test_wrong_credentials_fail_the_first_api_task_without_retries(
     )
 
 
-def _start_emulator(port: int, state: Path) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "include.jdcloud_emulator", "--port", str(port), "--state", str(state), *SCALE],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/emulator-api/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("the emulator did not start")
-
-
 def test_emulator_restart_mid_run_loses_nothing(dagbag, tmp_path, monkeypatch, airflow_db, pytestconfig):
     from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
 
-    port, state = free_port(), tmp_path / "emulator.sqlite"
-    emulator = _start_emulator(port, state)
+    emulator = EmulatorProcess(time_scale=0.01, args=("--state", str(tmp_path / "emulator.sqlite")))
+    emulator.start()
+    restarted: list[int] = []  # the new pid
     try:
-        endpoint = f"127.0.0.1:{port}"
-        monkeypatch.setenv("AIRFLOW_CONN_JDCLOUD_DEFAULT", _connection(endpoint, DEMO_SECRET_KEY))
-        hook = JDCloudHook.from_credentials(DEMO_ACCESS_KEY, DEMO_SECRET_KEY, endpoint=endpoint, scheme="http")
+        endpoint = emulator.endpoint
+        monkeypatch.setenv("AIRFLOW_CONN_JDCLOUD_DEFAULT", emulator.connection_json())
+        hook = JDCloudHook.from_credentials(emulator.access_key, emulator.secret_key, endpoint=endpoint, scheme="http")
         conf = seeded_conf(hook, tmp_path, name="restart")
-        restarted: list[subprocess.Popen] = []
 
         def crash_and_restart() -> None:
             """Kill the emulator right after the first VPN connection is created, restart it on its state file."""
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
-                log = httpx.get(f"http://{endpoint}/emulator-api/requests", params={"operation": "CreateVpnConnection"})
+                log = httpx.get(f"{emulator.url}/emulator-api/requests", params={"operation": "CreateVpnConnection"})
                 if log.json()["count"]:
                     break
                 time.sleep(0.02)
             emulator.kill()
-            emulator.wait()
             time.sleep(1.0)
-            restarted.append(_start_emulator(port, state))
+            emulator.start()  # same port, same --state file
+            restarted.append(emulator.pid)
 
         chaos = threading.Thread(target=crash_and_restart, daemon=True)
         chaos.start()
@@ -101,7 +70,7 @@ def test_emulator_restart_mid_run_loses_nothing(dagbag, tmp_path, monkeypatch, a
         assert restarted, "the emulator was never restarted"
         states = {(ti.task_id, ti.map_index): ti.state for ti in dag_run.get_task_instances()}
         assert dag_run.state == "success", {k: v for k, v in states.items() if v != "success"}
-        after = httpx.get(f"http://{endpoint}/emulator-api/state").json()
+        after = httpx.get(f"{emulator.url}/emulator-api/state").json()
         assert len(after["vpcs"]) == 2 and len(after["bgws"]) == 2 and len(after["vpnConnections"]) == 2
         assert len(after["vpnTunnels"]) == 4 and len(after["bgwRoutes"]) == 2
         kinds = ("bgws", "vpcAttachments", "customerGateways", "vpnConnections", "vpnTunnels", "bgwRoutes")
@@ -112,9 +81,7 @@ def test_emulator_restart_mid_run_loses_nothing(dagbag, tmp_path, monkeypatch, a
             f"{dag_run.state}; " + ", ".join(f"{kind} {len(after[kind])}" for kind in kinds),
         )
     finally:
-        for process in [emulator, *locals().get("restarted", [])]:
-            process.kill()
-            process.wait()
+        emulator.stop()
 
 
 def test_a_vpn_dag_refuses_to_run_while_another_is_active(dagbag, hook, emulator_control, tmp_path):

@@ -9,7 +9,8 @@ import pytest
 from jdcloud_sdk.core.logger import ERROR, FATAL, INFO, WARN
 
 from airflow_provider_jdcloud.exceptions import InvalidArgument, JDCloudTransportError
-from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook, QuietSdkLogger
+from airflow_provider_jdcloud.hooks.base import QuietSdkLogger
+from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
 from airflow_provider_jdcloud.models import VpnTunnelSpec
 
 if TYPE_CHECKING:

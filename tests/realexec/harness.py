@@ -31,7 +31,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -47,6 +46,7 @@ import httpx
 import psutil
 from cryptography.fernet import Fernet
 
+from include.jdcloud_emulator.process import EmulatorProcess, EmulatorStartError, free_port, log_tail
 from tests.waits import fast_waits
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,22 +65,9 @@ class HarnessError(RuntimeError):
     """A component did not start, a deadline passed, or an API call failed."""
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
 def strong_secret(prefix: str = "", nbytes: int = 18) -> str:
     """A random credential-like value (URL-safe, no character a log formatter would escape)."""
     return prefix + secrets.token_urlsafe(nbytes).replace("-", "x").replace("_", "y")
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no output)"
 
 
 @dataclass
@@ -98,7 +85,7 @@ class Component:
     def describe_exit(self) -> str:
         return (
             f"{self.name} (pid {self.popen.pid}) exited with {self.popen.returncode}\n"
-            f"--- stderr tail ---\n{_tail(self.stderr)}\n--- stdout tail ---\n{_tail(self.stdout)}"
+            f"--- stderr tail ---\n{log_tail(self.stderr)}\n--- stdout tail ---\n{log_tail(self.stdout)}"
         )
 
 
@@ -135,10 +122,22 @@ class RealAirflow:
         self.proc_dir = self.base_dir / "processes"
         self.marker = uuid.uuid4().hex
         self.api_port = free_port()
-        self.emulator_port = free_port()
         self.admin_password = secrets.token_urlsafe(16)
         self.components: list[Component] = []
-        self.emulator: Component | None = None
+        # Its stdout/stderr are artifacts the secret scan searches; uvicorn's access log ("info") is one more.
+        self.emulator = EmulatorProcess(
+            host="127.0.0.1",
+            time_scale=self.time_scale,
+            access_key=self.access_key,
+            secret_key=self.secret_key,
+            log_level="info",
+            env={**self._process_env(), **{k: v for k, v in self.extra_env.items() if not k.startswith("AIRFLOW")}},
+            stdout_path=self.proc_dir / "emulator.out",
+            stderr_path=self.proc_dir / "emulator.err",
+            cwd=self.base_dir,
+            start_new_session=True,  # like every component: see _spawn()
+            preexec_fn=_term_with_parent,
+        )
         self._api: httpx.Client | None = None
         self._token: str | None = None
         self._sessions: set[int] = set()  # session ids of the components (start_new_session)
@@ -161,29 +160,11 @@ class RealAirflow:
         return f"http://127.0.0.1:{self.api_port}"
 
     @property
-    def emulator_endpoint(self) -> str:
-        return f"127.0.0.1:{self.emulator_port}"
-
-    @property
-    def emulator_url(self) -> str:
-        return f"http://{self.emulator_endpoint}"
-
-    @property
     def db_path(self) -> Path:
         return self.home / "airflow.db"
 
-    def connection_json(self) -> str:
-        return json.dumps(
-            {
-                "conn_type": "jdcloud",
-                "login": self.access_key,
-                "password": self.secret_key,
-                "extra": {"endpoint": self.emulator_endpoint, "scheme": "http", "region": "cn-north-1"},
-            }
-        )
-
-    def env(self) -> dict[str, str]:
-        """The environment of every Airflow process: no AIRFLOW* variable of the calling process leaks in."""
+    def _process_env(self) -> dict[str, str]:
+        """The environment of every process started (the emulator's too): no AIRFLOW* variable leaks in."""
         base = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "_AIRFLOW"))}
         base.update(
             {
@@ -191,6 +172,15 @@ class RealAirflow:
                 "PYTHONPATH": str(REPO),
                 "PYTHONUNBUFFERED": "1",
                 HARNESS_MARKER: self.marker,
+            }
+        )
+        return base
+
+    def env(self) -> dict[str, str]:
+        """The environment of every Airflow process."""
+        base = self._process_env()
+        base.update(
+            {
                 "AIRFLOW_HOME": str(self.home),
                 "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
                 "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
@@ -215,7 +205,7 @@ class RealAirflow:
                 "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
                 "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "2",
                 "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
-                "AIRFLOW_CONN_JDCLOUD_DEFAULT": self.connection_json(),
+                "AIRFLOW_CONN_JDCLOUD_DEFAULT": self.emulator.connection_json(),
             }
         )
         base.update(self.extra_env)
@@ -240,13 +230,13 @@ class RealAirflow:
             self.stop()
             raise
 
-    def _spawn(self, name: str, argv: list[str], *, env: Mapping[str, str] | None = None) -> Component:
+    def _spawn(self, name: str, argv: list[str]) -> Component:
         stdout, stderr = self.proc_dir / f"{name}.out", self.proc_dir / f"{name}.err"
         with stdout.open("wb") as out, stderr.open("wb") as err:
             popen = subprocess.Popen(
                 argv,
                 cwd=self.base_dir,
-                env=dict(env or self.env()),
+                env=self.env(),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
@@ -257,36 +247,11 @@ class RealAirflow:
         return Component(name, popen, stdout, stderr)
 
     def _start_emulator(self, deadline: float) -> None:
-        env = {k: v for k, v in self.env().items() if not k.startswith("AIRFLOW")}
-        argv = [
-            str(VENV_BIN / "python"),
-            "-m",
-            "include.jdcloud_emulator",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.emulator_port),
-            "--time-scale",
-            str(self.time_scale),
-            "--access-key",
-            self.access_key,
-            "--secret-key",
-            self.secret_key,
-            "--log-level",
-            "info",  # uvicorn's access log too: one more artifact to search for secrets
-        ]
-        self.emulator = self._spawn("emulator", argv, env=env)
-        while True:
-            try:
-                if httpx.get(f"{self.emulator_url}/emulator-api/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if not self.emulator.alive():
-                raise HarnessError(self.emulator.describe_exit())
-            if time.monotonic() > deadline:
-                raise HarnessError("the emulator did not answer in time")
-            time.sleep(0.2)
+        try:
+            self.emulator.start(timeout=max(1.0, deadline - time.monotonic()))
+        except EmulatorStartError as error:
+            raise HarnessError(str(error)) from error
+        self._sessions.add(self.emulator.pid)
 
     def _check_components(self) -> None:
         for component in self.components:
@@ -338,9 +303,7 @@ class RealAirflow:
             if component.alive():
                 _signal(component.popen.pid, signal.SIGTERM)
         _wait_all([c.popen for c in self.components], grace_s)
-        if self.emulator is not None and self.emulator.alive():
-            _signal(self.emulator.popen.pid, signal.SIGTERM)
-            _wait_all([self.emulator.popen], 10)
+        self.emulator.stop(timeout=10)
         killed: list[psutil.Process] = []
         for proc in procs + self._harness_processes():
             try:
@@ -350,11 +313,10 @@ class RealAirflow:
             except psutil.Error:
                 pass
         psutil.wait_procs(killed, timeout=10)
-        for component in [*self.components, *([self.emulator] if self.emulator else [])]:
+        for component in self.components:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 component.popen.wait(timeout=10)
         self.components = []
-        self.emulator = None
         return sorted({p.pid for p in killed})
 
     def _harness_processes(self) -> list[psutil.Process]:
@@ -544,7 +506,7 @@ class RealAirflow:
     # ------------------------------------------------------------------ emulator
 
     def emulator_api(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = httpx.request(method, f"{self.emulator_url}/emulator-api{path}", timeout=30, **kwargs)
+        response = httpx.request(method, f"{self.emulator.url}/emulator-api{path}", timeout=30, **kwargs)
         response.raise_for_status()
         return response.json()
 
@@ -563,7 +525,7 @@ class RealAirflow:
         from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
 
         return JDCloudHook.from_credentials(
-            self.access_key, self.secret_key, endpoint=self.emulator_endpoint, scheme="http", retry_base_wait=0.05
+            self.access_key, self.secret_key, endpoint=self.emulator.endpoint, scheme="http", retry_base_wait=0.05
         )
 
     def seeded_conf(self, name: str, *, ephemeral_probes: bool = False, **overrides: Any) -> dict:
@@ -595,7 +557,7 @@ class RealAirflow:
                 and conn.laddr
                 and conn.raddr
                 and (conn.laddr.ip, conn.laddr.port) == (host, int(port))
-                and conn.raddr.port == self.emulator_port
+                and conn.raddr.port == self.emulator.port
             ):
                 return psutil.Process(conn.pid)
         return None

@@ -15,7 +15,19 @@ def get_provider_info() -> dict[str, Any]:
         "description": "JD Cloud border gateway, IPsec VPN, VPC, VM and cloud assistant for Apache Airflow.",
         "versions": ["0.1.0"],
         "integrations": [{"integration-name": "JD Cloud VPN", "tags": ["service"]}],
-        "hooks": [{"integration-name": "JD Cloud VPN", "python-modules": ["airflow_provider_jdcloud.hooks.jdcloud"]}],
+        "hooks": [
+            {
+                "integration-name": "JD Cloud VPN",
+                "python-modules": [
+                    "airflow_provider_jdcloud.hooks.base",
+                    "airflow_provider_jdcloud.hooks.vpc",
+                    "airflow_provider_jdcloud.hooks.vm",
+                    "airflow_provider_jdcloud.hooks.bgw",
+                    "airflow_provider_jdcloud.hooks.assistant",
+                    "airflow_provider_jdcloud.hooks.jdcloud",
+                ],
+            }
+        ],
         "triggers": [
             {
                 "integration-name": "JD Cloud VPN",

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, SecretStr, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, SecretStr
 from pydantic.alias_generators import to_camel
 
 
@@ -23,8 +23,10 @@ def _str_or_none(value: Any) -> Any:
     return None if value is None else str(value)
 
 
+T = TypeVar("T")
+
 # The API returns null or omits lists freely; callers should not have to write ``or []``.
-StrList = Annotated[list[str], BeforeValidator(_none_as_empty)]
+LooseList = Annotated[list[T], BeforeValidator(_none_as_empty)]
 # Documented as strings, but accept numbers too (e.g. exitCode 0).
 LooseStr = Annotated[str | None, BeforeValidator(_str_or_none)]
 
@@ -62,9 +64,9 @@ class Vpc(JDCloudModel):
     vpc_name: str | None = None
     address_prefix: str | None = None
     description: str | None = None
-    acl_ids: StrList = []
-    route_table_ids: StrList = []
-    subnets: Annotated[list[Subnet], BeforeValidator(_none_as_empty)] = []
+    acl_ids: LooseList[str] = []
+    route_table_ids: LooseList[str] = []
+    subnets: LooseList[Subnet] = []
     created_time: str | None = None
 
 
@@ -79,31 +81,6 @@ class RouteTableRule(JDCloudModel):
     address_prefix: str | None = None
     origin: str | None = None
     description: str | None = None
-
-
-class RoutePropagation(JDCloudModel):
-    """A route propagation from a border gateway into a VPC route table."""
-
-    propagation_id: str | None = None
-    priority: int | None = None
-    bgw_id: str | None = None
-    propagation_cidr_type: str | None = None
-    propagation_cidrs: str | None = None
-
-
-class RouteTable(JDCloudModel):
-    """A VPC route table with its rules and propagations."""
-
-    route_table_id: str
-    route_table_name: str | None = None
-    route_table_type: str | None = None
-    associate_type: str | None = None
-    description: str | None = None
-    vpc_id: str | None = None
-    route_table_rules: Annotated[list[RouteTableRule], BeforeValidator(_none_as_empty)] = []
-    route_propagations: Annotated[list[RoutePropagation], BeforeValidator(_none_as_empty)] = []
-    subnet_ids: StrList = []
-    created_time: str | None = None
 
 
 # --- vm service ---
@@ -136,9 +113,9 @@ class Bgw(JDCloudModel):
     bgw_id: str
     bgw_name: str | None = None
     description: str | None = None
-    vif_ids: StrList = []
-    vpc_attachment_ids: StrList = []
-    vpn_connection_ids: StrList = []
+    vif_ids: LooseList[str] = []
+    vpc_attachment_ids: LooseList[str] = []
+    vpn_connection_ids: LooseList[str] = []
     az_type: str | None = None
     az: str | None = None
     created_time: str | None = None
@@ -160,7 +137,7 @@ class VpcAttachment(JDCloudModel):
     vpc_id: str | None = None
     propagate_type: str | None = None
     status: str | None = None
-    propagate_cidr_infos: Annotated[list[PropagateCidrInfo], BeforeValidator(_none_as_empty)] = []
+    propagate_cidr_infos: LooseList[PropagateCidrInfo] = []
     created_time: str | None = None
 
 
@@ -169,7 +146,7 @@ class CustomerGateway(JDCloudModel):
 
     customer_gateway_id: str
     customer_gateway_name: str | None = None
-    customer_ips: StrList = []
+    customer_ips: LooseList[str] = []
     bgp_asn: int | None = None
     description: str | None = None
     created_time: str | None = None
@@ -188,11 +165,11 @@ class VpnConnection(JDCloudModel):
     cgw_id: str | None = None
     bgp_enabled: bool | None = None
     local_asn: int | None = None
-    cloud_public_ip: StrList = []
-    providers: StrList = []
+    cloud_public_ip: LooseList[str] = []
+    providers: LooseList[str] = []
     ha_status: str | None = None
     description: str | None = None
-    traffic_selectors: Annotated[list[dict[str, Any]], BeforeValidator(_none_as_empty)] = []
+    traffic_selectors: LooseList[dict[str, Any]] = []
     charge: dict[str, Any] | None = None
     az_type: str | None = None
     az: str | None = None
@@ -305,8 +282,8 @@ class Invocation(JDCloudModel):
     command_id: str | None = None
     command_name: str | None = None
     status: str | None = None
-    instances: StrList = []
-    invocation_instances: Annotated[list[InvocationInstance], BeforeValidator(_none_as_empty)] = []
+    instances: LooseList[str] = []
+    invocation_instances: LooseList[InvocationInstance] = []
     error_info: str | None = None
     timeout: LooseStr = None
     create_time: str | None = None
@@ -336,16 +313,19 @@ def _reveal(value: Any) -> Any:
     return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
-def _check_psk(psk: SecretStr | None) -> SecretStr | None:
+def _check_psk(psk: SecretStr) -> SecretStr:
     # Documented rule: digits, letters, "_" and "-", at most 20 characters, no "0x"/"0s" prefix.
-    value = psk.get_secret_value() if psk is not None else None
-    if value is not None and (
+    value = psk.get_secret_value()
+    if (
         not 1 <= len(value) <= 20
         or value.startswith(("0x", "0s"))
         or not all(char.isascii() and (char.isalnum() or char in "_-") for char in value)
     ):
         raise ValueError("psk must be 1-20 letters, digits, '_' or '-' and must not start with 0x or 0s")
     return psk
+
+
+Psk = Annotated[SecretStr, AfterValidator(_check_psk)]
 
 
 IkeVersion = Literal["v1", "v2"]
@@ -387,23 +367,13 @@ class VpnTunnelSpec(VpnTunnelOptions):
     vpn_connection_id: str
     cloud_public_ip: str
     customer_ip: str
-    psk: SecretStr
-
-    @field_validator("psk")
-    @classmethod
-    def _validate_psk(cls, psk: SecretStr | None) -> SecretStr | None:
-        return _check_psk(psk)
+    psk: Psk
 
 
 class VpnTunnelModifySpec(VpnTunnelOptions):
     """Body of ``ModifyVpnTunnel``; the IPs and the connection of a tunnel cannot be changed."""
 
-    psk: SecretStr | None = None
-
-    @field_validator("psk")
-    @classmethod
-    def _validate_psk(cls, psk: SecretStr | None) -> SecretStr | None:
-        return _check_psk(psk)
+    psk: Psk | None = None
 
 
 class RouteTableRuleSpec(RequestSpec):

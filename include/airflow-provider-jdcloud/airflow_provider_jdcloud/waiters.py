@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from airflow_provider_jdcloud.exceptions import NotFound
 from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
@@ -20,7 +20,7 @@ from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
 log = logging.getLogger(__name__)
 
 Target = dict[str, Any]
-TERMINAL_INVOCATION_STATUSES = ("finish", "failed", "partial_failed", "stopped")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -35,40 +35,59 @@ class WaitCheck:
         return {"status": status, "summary": self.summary}
 
 
-def vpn_tunnels_up(hook: JDCloudHook, targets: list[Target]) -> WaitCheck:
-    """Every tunnel ``opStatus`` UP; a tunnel that is gone or administratively DOWN will never come up."""
+class _Terminal(Exception):
+    """A target will never get where the waiter wants it; the message is the check's summary."""
+
+
+def _check_targets(targets: list[Target], observe: Callable[[Target], tuple[bool, str]]) -> WaitCheck:
+    """Observe the targets in turn, each as ``(done, what was seen)``; the first terminal one ends the check."""
     seen, pending = [], 0
     for target in targets:
         try:
-            tunnel = hook.describe_vpn_tunnel(target["vpn_tunnel_id"], region=target["region"])
-        except NotFound:
-            return WaitCheck(False, True, f"VPN tunnel {target['vpn_tunnel_id']} no longer exists")
-        if tunnel.admin_status == "DOWN":
-            return WaitCheck(False, True, f"VPN tunnel {tunnel.vpn_tunnel_id} has adminStatus DOWN")
-        pending += tunnel.op_status != "UP"
-        seen.append(f"{tunnel.vpn_tunnel_id}({target['region']}) op={tunnel.op_status}")
+            done, summary = observe(target)
+        except _Terminal as terminal:
+            return WaitCheck(False, True, str(terminal))
+        pending += not done
+        seen.append(summary)
     return WaitCheck(pending == 0, False, "; ".join(seen))
+
+
+def _describe(describe: Callable[..., R], target: Target, id_key: str, noun: str) -> R:
+    """Describe the resource ``target[id_key]``; one that is gone is terminal."""
+    try:
+        return describe(target[id_key], region=target["region"])
+    except NotFound:
+        raise _Terminal(f"{noun} {target[id_key]} no longer exists") from None
+
+
+def vpn_tunnels_up(hook: JDCloudHook, targets: list[Target]) -> WaitCheck:
+    """Every tunnel ``opStatus`` UP; a tunnel that is gone or administratively DOWN will never come up."""
+
+    def observe(target: Target) -> tuple[bool, str]:
+        tunnel = _describe(hook.describe_vpn_tunnel, target, "vpn_tunnel_id", "VPN tunnel")
+        if tunnel.admin_status == "DOWN":
+            raise _Terminal(f"VPN tunnel {tunnel.vpn_tunnel_id} has adminStatus DOWN")
+        return tunnel.op_status == "UP", f"{tunnel.vpn_tunnel_id}({target['region']}) op={tunnel.op_status}"
+
+    return _check_targets(targets, observe)
 
 
 def instances_running(hook: JDCloudHook, targets: list[Target]) -> WaitCheck:
-    """Every instance ``running``; ``error``, ``deleting`` or gone is terminal."""
-    seen, pending = [], 0
-    for target in targets:
-        try:
-            instance = hook.describe_instance(target["instance_id"], region=target["region"])
-        except NotFound:
-            return WaitCheck(False, True, f"instance {target['instance_id']} no longer exists")
+    """Every instance ``running``; ``error``, ``deleting``, ``stopped`` or gone is terminal."""
+
+    def observe(target: Target) -> tuple[bool, str]:
+        instance = _describe(hook.describe_instance, target, "instance_id", "instance")
         if instance.status in ("error", "deleting", "stopped"):
-            return WaitCheck(False, True, f"instance {instance.instance_id} is {instance.status}")
-        pending += instance.status != "running"
-        seen.append(f"{instance.instance_id}({target['region']}) {instance.status}")
-    return WaitCheck(pending == 0, False, "; ".join(seen))
+            raise _Terminal(f"instance {instance.instance_id} is {instance.status}")
+        return instance.status == "running", f"{instance.instance_id}({target['region']}) {instance.status}"
+
+    return _check_targets(targets, observe)
 
 
 def route_tables_have_routes(hook: JDCloudHook, targets: list[Target]) -> WaitCheck:
     """Every route table holds a rule for ``destination`` whose next hop is the border gateway ``bgw_id``."""
-    seen, pending = [], 0
-    for target in targets:
+
+    def observe(target: Target) -> tuple[bool, str]:
         rules = hook.describe_route_table_rules(
             target["route_table_id"], address_prefix=target["destination"], region=target["region"]
         )
@@ -76,33 +95,30 @@ def route_tables_have_routes(hook: JDCloudHook, targets: list[Target]) -> WaitCh
             r.address_prefix == target["destination"] and r.next_hop_type == "bgw" and r.next_hop_id == target["bgw_id"]
             for r in rules
         )
-        pending += not found
         state = "has" if found else "lacks"
-        seen.append(f"{target['route_table_id']}({target['region']}) {state} {target['destination']} via bgw")
-    return WaitCheck(pending == 0, False, "; ".join(seen))
+        return found, f"{target['route_table_id']}({target['region']}) {state} {target['destination']} via bgw"
+
+    return _check_targets(targets, observe)
 
 
 def vpc_attachments_active(hook: JDCloudHook, targets: list[Target]) -> WaitCheck:
     """Every VPC attachment ``active``."""
-    seen, pending = [], 0
-    for target in targets:
-        try:
-            attachment = hook.describe_vpc_attachment(target["vpc_attachment_id"], region=target["region"])
-        except NotFound:
-            return WaitCheck(False, True, f"VPC attachment {target['vpc_attachment_id']} no longer exists")
-        pending += attachment.status != "active"
-        seen.append(f"{attachment.vpc_attachment_id}({target['region']}) {attachment.status}")
-    return WaitCheck(pending == 0, False, "; ".join(seen))
+
+    def observe(target: Target) -> tuple[bool, str]:
+        attachment = _describe(hook.describe_vpc_attachment, target, "vpc_attachment_id", "VPC attachment")
+        return attachment.status == "active", f"{attachment.vpc_attachment_id}({target['region']}) {attachment.status}"
+
+    return _check_targets(targets, observe)
 
 
 def invocations_finished(hook: JDCloudHook, targets: list[Target]) -> WaitCheck:
     """Every cloud-assistant invocation in a terminal status (its outcome is judged by the caller)."""
-    seen, pending = [], 0
-    for target in targets:
+
+    def observe(target: Target) -> tuple[bool, str]:
         invocation = hook.describe_invocation(target["invoke_id"], region=target["region"])
-        pending += invocation.status not in TERMINAL_INVOCATION_STATUSES
-        seen.append(f"{target['invoke_id']}({target['region']}) {invocation.status}")
-    return WaitCheck(pending == 0, False, "; ".join(seen))
+        return invocation.finished, f"{target['invoke_id']}({target['region']}) {invocation.status}"
+
+    return _check_targets(targets, observe)
 
 
 WAITERS: dict[str, Callable[[JDCloudHook, list[Target]], WaitCheck]] = {
@@ -132,12 +148,9 @@ def wait(
     """Poll until done, failed or ``deadline`` (epoch seconds); return ``(status, last check)``."""
     check = get_waiter(waiter)
     while True:
-        result = check(hook, targets)
-        log.info("%s: %s", waiter, result.summary)
-        if result.done or result.failed:
-            return ("success" if result.done else "failure"), result
-        if time.time() + poll_interval > deadline:
-            return "timeout", result
+        outcome = _outcome(waiter, check(hook, targets), deadline, poll_interval)
+        if outcome:
+            return outcome
         sleep(poll_interval)
 
 
@@ -147,10 +160,17 @@ async def async_wait(
     """:func:`wait` for the triggerer: the blocking SDK call runs in a worker thread."""
     check = get_waiter(waiter)
     while True:
-        result = await asyncio.to_thread(check, hook, targets)
-        log.info("%s: %s", waiter, result.summary)
-        if result.done or result.failed:
-            return ("success" if result.done else "failure"), result
-        if time.time() + poll_interval > deadline:
-            return "timeout", result
+        outcome = _outcome(waiter, await asyncio.to_thread(check, hook, targets), deadline, poll_interval)
+        if outcome:
+            return outcome
         await asyncio.sleep(poll_interval)
+
+
+def _outcome(waiter: str, result: WaitCheck, deadline: float, poll_interval: float) -> tuple[str, WaitCheck] | None:
+    """Log a check; return ``(status, check)`` when the wait ends, or ``None`` to poll again."""
+    log.info("%s: %s", waiter, result.summary)
+    if result.done or result.failed:
+        return ("success" if result.done else "failure"), result
+    if time.time() + poll_interval > deadline:
+        return "timeout", result
+    return None

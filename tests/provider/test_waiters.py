@@ -1,0 +1,120 @@
+"""The waiters' checks and summaries, and the bounded polling loop, against the scripted API."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+from airflow_provider_jdcloud.waiters import WaitCheck, async_wait, get_waiter, wait
+
+if TYPE_CHECKING:
+    from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
+    from tests.provider.conftest import ScriptedApi
+
+REGION = "cn-north-1"
+
+
+def _tunnel(tunnel_id: str, op_status: str, admin_status: str = "UP") -> dict:
+    return {"vpnTunnel": {"vpnTunnelId": tunnel_id, "opStatus": op_status, "adminStatus": admin_status}}
+
+
+def _tunnels(*ids: str) -> list[dict]:
+    return [{"region": REGION, "vpn_tunnel_id": tunnel_id} for tunnel_id in ids]
+
+
+def test_vpn_tunnels_up_reports_each_tunnel(hook: JDCloudHook, api_server: ScriptedApi) -> None:
+    api_server.reply(_tunnel("t-1", "UP"))
+    api_server.reply(_tunnel("t-2", "DOWN"))
+    api_server.reply(_tunnel("t-1", "UP"))
+    api_server.reply(_tunnel("t-2", "UP"))
+    check = get_waiter("vpn_tunnels_up")
+
+    assert check(hook, _tunnels("t-1", "t-2")) == WaitCheck(False, False, f"t-1({REGION}) op=UP; t-2({REGION}) op=DOWN")
+    assert check(hook, _tunnels("t-1", "t-2")) == WaitCheck(True, False, f"t-1({REGION}) op=UP; t-2({REGION}) op=UP")
+
+
+def test_vpn_tunnel_admin_down_or_gone_is_terminal(hook: JDCloudHook, api_server: ScriptedApi) -> None:
+    api_server.reply(_tunnel("t-1", "DOWN", admin_status="DOWN"))
+    api_server.fail(404, "NOT_FOUND", "no such tunnel")
+    check = get_waiter("vpn_tunnels_up")
+
+    assert check(hook, _tunnels("t-1")) == WaitCheck(False, True, "VPN tunnel t-1 has adminStatus DOWN")
+    assert check(hook, _tunnels("t-9")) == WaitCheck(False, True, "VPN tunnel t-9 no longer exists")
+
+
+def test_instances_running_fails_on_a_stopped_instance(hook: JDCloudHook, api_server: ScriptedApi) -> None:
+    api_server.reply({"instance": {"instanceId": "i-1", "status": "pending"}})
+    api_server.reply({"instance": {"instanceId": "i-1", "status": "stopped"}})
+    targets = [{"region": REGION, "instance_id": "i-1"}]
+    check = get_waiter("instances_running")
+
+    assert check(hook, targets) == WaitCheck(False, False, f"i-1({REGION}) pending")
+    assert check(hook, targets) == WaitCheck(False, True, "instance i-1 is stopped")
+
+
+def test_vpc_attachments_active(hook: JDCloudHook, api_server: ScriptedApi) -> None:
+    api_server.reply({"vpcAttachment": {"vpcAttachmentId": "va-1", "status": "active"}})
+    api_server.fail(404, "NOT_FOUND", "gone")
+    targets = [{"region": REGION, "vpc_attachment_id": "va-1"}]
+    check = get_waiter("vpc_attachments_active")
+
+    assert check(hook, targets) == WaitCheck(True, False, f"va-1({REGION}) active")
+    assert check(hook, targets) == WaitCheck(False, True, "VPC attachment va-1 no longer exists")
+
+
+def test_route_tables_have_routes(hook: JDCloudHook, api_server: ScriptedApi) -> None:
+    rule = {"addressPrefix": "10.2.0.0/16", "nextHopType": "bgw", "nextHopId": "bgw-1"}
+    api_server.reply({"routeTableRules": [], "totalCount": 0})
+    api_server.reply({"routeTableRules": [rule], "totalCount": 1})
+    targets = [{"region": REGION, "route_table_id": "rtb-1", "destination": "10.2.0.0/16", "bgw_id": "bgw-1"}]
+    check = get_waiter("route_tables_have_routes")
+
+    assert check(hook, targets) == WaitCheck(False, False, f"rtb-1({REGION}) lacks 10.2.0.0/16 via bgw")
+    assert check(hook, targets) == WaitCheck(True, False, f"rtb-1({REGION}) has 10.2.0.0/16 via bgw")
+
+
+def test_invocations_finished(hook: JDCloudHook, api_server: ScriptedApi) -> None:
+    api_server.reply({"invocations": [{"invokeId": "inv-1", "status": "running"}], "totalCount": 1})
+    api_server.reply({"invocations": [{"invokeId": "inv-1", "status": "failed"}], "totalCount": 1})
+    targets = [{"region": REGION, "invoke_id": "inv-1"}]
+    check = get_waiter("invocations_finished")
+
+    assert check(hook, targets) == WaitCheck(False, False, f"inv-1({REGION}) running")
+    assert check(hook, targets) == WaitCheck(True, False, f"inv-1({REGION}) failed")
+
+
+def test_wait_polls_until_success_then_stops(hook: JDCloudHook, api_server: ScriptedApi) -> None:
+    api_server.reply(_tunnel("t-1", "DOWN"))
+    api_server.reply(_tunnel("t-1", "UP"))
+    slept: list[float] = []
+
+    status, check = wait(
+        hook, "vpn_tunnels_up", _tunnels("t-1"), deadline=time.time() + 60, poll_interval=5, sleep=slept.append
+    )
+
+    assert (status, check.summary, slept) == ("success", f"t-1({REGION}) op=UP", [5])
+    assert len(api_server.requests) == 2
+
+
+def test_wait_reports_timeout_and_failure(hook: JDCloudHook, api_server: ScriptedApi) -> None:
+    api_server.reply(_tunnel("t-1", "DOWN"))
+    api_server.reply(_tunnel("t-1", "DOWN", admin_status="DOWN"))
+
+    timed_out = wait(hook, "vpn_tunnels_up", _tunnels("t-1"), deadline=time.time() + 1, poll_interval=5)
+    failed = wait(hook, "vpn_tunnels_up", _tunnels("t-1"), deadline=time.time() + 60, poll_interval=5)
+
+    assert (timed_out[0], timed_out[1].summary) == ("timeout", f"t-1({REGION}) op=DOWN")
+    assert (failed[0], failed[1].summary) == ("failure", "VPN tunnel t-1 has adminStatus DOWN")
+
+
+def test_async_wait_runs_the_same_loop(hook: JDCloudHook, api_server: ScriptedApi) -> None:
+    api_server.reply(_tunnel("t-1", "DOWN"))
+    api_server.reply(_tunnel("t-1", "UP"))
+
+    status, check = asyncio.run(
+        async_wait(hook, "vpn_tunnels_up", _tunnels("t-1"), deadline=time.time() + 60, poll_interval=0.01)
+    )
+
+    assert (status, check.summary) == ("success", f"t-1({REGION}) op=UP")
+    assert len(api_server.requests) == 2
