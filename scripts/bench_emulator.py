@@ -19,23 +19,15 @@ from typing import Any
 from jdcloud_sdk.core.config import Config
 from jdcloud_sdk.core.credential import Credential
 from jdcloud_sdk.core.jdcloudrequest import JDCloudRequest
-from jdcloud_sdk.core.logger import Logger
 from jdcloud_sdk.services.bgw.client.BgwClient import BgwClient
 
 from airflow_provider_jdcloud.api_paths import OPERATIONS
+from airflow_provider_jdcloud.hooks.base import QuietSdkLogger
 from include.jdcloud_emulator.faults import FaultConfig
 from include.jdcloud_emulator.server import start_in_thread
 from include.jdcloud_emulator.settings import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, EmulatorSettings
 
 REGION = "cn-north-1"
-
-
-class _QuietLogger(Logger):
-    def __init__(self) -> None:
-        super().__init__(0)
-
-    def log(self, level: int, message: Any) -> None:
-        return None
 
 
 class _Request(JDCloudRequest):
@@ -46,7 +38,7 @@ class _Request(JDCloudRequest):
 
 
 def _client(endpoint: str) -> BgwClient:
-    return BgwClient(Credential(DEMO_ACCESS_KEY, DEMO_SECRET_KEY), Config(endpoint, "http", 10), _QuietLogger())
+    return BgwClient(Credential(DEMO_ACCESS_KEY, DEMO_SECRET_KEY), Config(endpoint, "http", 10), QuietSdkLogger())
 
 
 def _call(client: BgwClient, operation: str, **params: Any) -> dict:

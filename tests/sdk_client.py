@@ -13,23 +13,15 @@ from typing import Any
 from jdcloud_sdk.core.config import Config
 from jdcloud_sdk.core.credential import Credential
 from jdcloud_sdk.core.jdcloudrequest import JDCloudRequest
-from jdcloud_sdk.core.logger import Logger
 from jdcloud_sdk.services.assistant.client.AssistantClient import AssistantClient
 from jdcloud_sdk.services.bgw.client.BgwClient import BgwClient
 from jdcloud_sdk.services.vm.client.VmClient import VmClient
 from jdcloud_sdk.services.vpc.client.VpcClient import VpcClient
 
 from airflow_provider_jdcloud.api_paths import OPERATIONS
+from airflow_provider_jdcloud.hooks.base import QuietSdkLogger
 
 CLIENTS = {"vpc": VpcClient, "vm": VmClient, "bgw": BgwClient, "assistant": AssistantClient}
-
-
-class SilentLogger(Logger):
-    def __init__(self) -> None:
-        super().__init__(0)
-
-    def log(self, level: int, message: Any) -> None:
-        return None
 
 
 class ApiError(Exception):
@@ -48,7 +40,7 @@ class SdkClient:
     def __init__(self, endpoint: str, access_key: str, secret_key: str) -> None:
         config = Config(endpoint=endpoint, scheme="http", timeout=10)
         credential = Credential(access_key, secret_key)
-        self.clients = {name: cls(credential, config, SilentLogger()) for name, cls in CLIENTS.items()}
+        self.clients = {name: cls(credential, config, QuietSdkLogger()) for name, cls in CLIENTS.items()}
 
     def send(self, operation: str, region: str, **params: Any):
         """Send one operation and return the SDK's raw ``JDCloudResponse``."""

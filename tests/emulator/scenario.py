@@ -15,7 +15,8 @@ from jdcloud_sdk.core.jdcloudrequest import JDCloudRequest
 from jdcloud_sdk.core.signer import Signer
 from jdcloud_sdk.services.common.models.Filter import Filter
 
-from tests.sdk_client import ApiError, SdkClient, SilentLogger
+from airflow_provider_jdcloud.hooks.base import QuietSdkLogger
+from tests.sdk_client import ApiError, SdkClient
 
 HOME, PEER = "cn-north-1", "cn-east-2"
 TUNNEL_DEFAULTS = {"psk": "Emulator_Test_PSK_1", "ikeVersion": "v2"}
@@ -247,7 +248,7 @@ def expect_error(api: SdkClient, operation: str, region: str, code: int, status:
 def signed_headers(url: str, method: str, body: str, service: str, region: str, access_key: str, secret_key: str):
     """The headers the SDK would send for ``method url body``, signed by the SDK's own ``Signer``."""
     headers = {"User-Agent": f"JdcloudSdkPython/1.2.9 {service}/test", "Content-Type": "application/json"}
-    Signer(SilentLogger()).sign(
+    Signer(QuietSdkLogger()).sign(
         method=method,
         service=service,
         region=region,

@@ -19,6 +19,7 @@ from tests.emulator.scenario import (
     route_table_rules,
     wait_until_connected,
 )
+from tests.jd_defaults import RECOMMENDED_TUNNEL
 
 REGION = "cn-north-1"
 OTHER_REGION = "cn-east-2"
@@ -184,17 +185,7 @@ def test_tunnel_defaults_match_the_sdk_comments(api, stack):
         "localId": stack.cloud_ips[0],
         "remoteId": CGW_IPS[0],
         "psk": "Test_PSK_1",
-        "ikeVersion": "v2",
-        "ikeMode": "main",
-        "ikeKeyExchange": "ecp256",
-        "ikeCipher": "aes128",
-        "ikeAuth": "sha256",
-        "ikeDpdSec": 10,
-        "ikeSaLifeSec": 14400,
-        "ipsecCipher": "aes128",
-        "ipsecAuth": "sha256",
-        "ipsecKeyExchange": None,
-        "ipsecSaLifeSec": 3600,
+        **RECOMMENDED_TUNNEL,
         "ipsecSaLifepkt": 0,
         "ipsecSaLifebyte": 0,
         "adminStatus": "UP",

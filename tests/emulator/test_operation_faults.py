@@ -15,9 +15,9 @@ from jdcloud_sdk.core.credential import Credential
 from jdcloud_sdk.services.bgw.client.BgwClient import BgwClient
 
 from airflow_provider_jdcloud.api_paths import OPERATIONS
+from airflow_provider_jdcloud.hooks.base import QuietSdkLogger
 from include.jdcloud_emulator.settings import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
 from tests.emulator.scenario import RawRequest, expect_error, signed_headers
-from tests.sdk_client import SilentLogger
 
 REGION = "cn-north-1"
 
@@ -106,7 +106,7 @@ def test_faults_of_one_operation_are_used_in_list_order(api, control):
 
 def _bgw_client(emulator, timeout: int) -> BgwClient:
     config = Config(endpoint=emulator.endpoint, scheme="http", timeout=timeout)
-    return BgwClient(Credential(DEMO_ACCESS_KEY, DEMO_SECRET_KEY), config, SilentLogger())
+    return BgwClient(Credential(DEMO_ACCESS_KEY, DEMO_SECRET_KEY), config, QuietSdkLogger())
 
 
 def test_slow_response_commits_then_answers_after_the_client_gave_up(emulator, api, control):

@@ -21,6 +21,7 @@ from include.jdcloud_vpn.conf import (
     validate_conf,
     validate_psk,
 )
+from tests.jd_defaults import RECOMMENDED_TUNNEL
 
 EXAMPLE_PATH = Path(__file__).resolve().parents[2] / "include" / "interconnect.example.json"
 SECRET = "Sup3rSecretKey_1"
@@ -285,19 +286,7 @@ def test_psk_in_conf_is_never_echoed(raw, path):
 
 def test_tunnel_defaults_are_jd_recommended_set():
     # jdcloud-api.md section 5 (SDK VpnTunnelSpec defaults).
-    assert TunnelParams().to_api() == {
-        "ikeVersion": "v2",
-        "ikeMode": "main",
-        "ikeKeyExchange": "ecp256",
-        "ikeCipher": "aes128",
-        "ikeAuth": "sha256",
-        "ikeDpdSec": 10,
-        "ikeSaLifeSec": 14400,
-        "ipsecCipher": "aes128",
-        "ipsecAuth": "sha256",
-        "ipsecKeyExchange": None,
-        "ipsecSaLifeSec": 3600,
-    }
+    assert TunnelParams().to_api() == RECOMMENDED_TUNNEL
 
 
 def test_other_defaults(raw):
