@@ -155,9 +155,9 @@ def point_customer_gateway(
     return steps.point_customer_gateway(jdcloud_hook(), conf, side, cgw.customer_gateway_id, remote_vpn.cloud_ips)
 
 
-def _per_side(step: Any, side: Side, tutorial_key: str, **overrides: Any) -> Any:
+def _per_side(step: Any, side: Side, tutorial_key: str) -> Any:
     """``step`` as the task of one side: task id ``<name>_<side>``, the tutorial's text for that side."""
-    return step.override(task_id=f"{step.function.__name__}_{side}", doc_md=TUTORIAL[tutorial_key], **overrides)
+    return step.override(task_id=f"{step.function.__name__}_{side}", doc_md=TUTORIAL[tutorial_key])
 
 
 @task_group

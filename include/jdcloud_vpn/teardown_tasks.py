@@ -9,7 +9,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from pydantic import ValidationError
 
 from include.jdcloud_vpn.conf import NAME_PATTERN, REGIONS, ConfError, InterconnectConf, TeardownTarget, validate_conf
-from include.jdcloud_vpn.report import markdown_table, report_stem, save_report
+from include.jdcloud_vpn.report import markdown_table, report_stem, save_report, steps_table
 from include.jdcloud_vpn.results import PlanItem, ReportFiles, TeardownPlan, TeardownRequest, TeardownVerified
 from include.jdcloud_vpn.runinfo import step_records
 from include.jdcloud_vpn.taskflow import jdcloud_hook, typed_task
@@ -146,10 +146,7 @@ def render_teardown_markdown(report: dict[str, Any]) -> str:
         "",
         "## Steps",
         "",
-        *markdown_table(
-            ["task", "started", "status", "attempts"],
-            ([s["task_id"], s["started_at"], s["status"], s["attempts"]] for s in report["steps"]),
-        ),
+        *steps_table(report["steps"]),
         "",
         "## Remaining after the teardown",
         "",
