@@ -282,6 +282,7 @@ class FaultMatrix:
             if scenario is not None and scenario.phase == "teardown":
                 self._inject(scenario)
             windows["teardown"] = self._teardown(conf, target, result)
+            self._wait_until_answered()
             if scenario is not None:
                 self._check_fired(scenario, result)
         finally:
@@ -328,6 +329,14 @@ class FaultMatrix:
             kinds = Counter(item["kind"] for item in result.remaining)
             result.problems.append("left after teardown: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
         return window
+
+    def _wait_until_answered(self) -> None:
+        """Wait until the emulator has answered every request: a ``slow_response`` fault answers the request the
+        client gave up on after the run may have ended, and the request log records a request when answered."""
+        deadline = time.monotonic() + self.client_timeout_s + 30
+        while self.control.get("/requests/in-flight").json()["count"]:
+            assert time.monotonic() < deadline, "the emulator still holds a request 30 s after the client timeout"
+            time.sleep(0.05)
 
     def _check_fired(self, scenario: Scenario, result: ScenarioResult) -> None:
         faults = self.control.get("/faults").json()
