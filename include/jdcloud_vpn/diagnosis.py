@@ -61,7 +61,7 @@ def _probe(hook: JDCloudHook, conf: InterconnectConf, side: Side):
     site = conf.site(side)
     if not isinstance(site.probe, CreateProbe):
         return hook.describe_instance(site.probe.instance_id, region=site.region)
-    found = hook.describe_instances(name=naming.probe_vm_name(conf, side), vpc_id=site.vpc_id, region=site.region)
+    found = hook.find_instances_by_name(naming.probe_vm_name(conf, side), vpc_id=site.vpc_id, region=site.region)
     if not found:
         raise _Blocked(
             f"probe VM {naming.probe_vm_name(conf, side)}",

@@ -355,7 +355,7 @@ def ensure_probe_vm(hook: JDCloudHook, conf: InterconnectConf, side: Side, attem
         return _probe_vm(side, site.region, instance, ephemeral=False, created=False)
     name = naming.probe_vm_name(conf, side)
     live = [
-        i for i in hook.describe_instances(name=name, vpc_id=site.vpc_id, region=site.region) if i.status != "deleting"
+        i for i in hook.find_instances_by_name(name, vpc_id=site.vpc_id, region=site.region) if i.status != "deleting"
     ]
     if live:
         instance = live[0]
@@ -399,7 +399,8 @@ def delete_ephemeral_probe(hook: JDCloudHook, conf: InterconnectConf, side: Side
     if not isinstance(site.probe, CreateProbe):
         return []
     deleted = []
-    for instance in hook.describe_instances(name=naming.probe_vm_name(conf, side), region=site.region):
+    name = naming.probe_vm_name(conf, side)
+    for instance in hook.find_instances_by_name(name, vpc_id=site.vpc_id, region=site.region):
         if instance.status == "deleting":
             continue
         try:

@@ -94,7 +94,7 @@ class Teardown:
 
     def list_probe_vms(self, phase: str, side: Side) -> list[PlanItem]:
         name = naming.probe_vm_name(self.target, side)
-        found = _exact(self.hook.describe_instances(name=name, region=self.target.region(side)), "instance_name", name)
+        found = self.hook.find_instances_by_name(name, region=self.target.region(side))
         return [self._item(phase, side, "instance", i.instance_id, status=i.status) for i in found]
 
     def list_commands(self, phase: str, side: Side) -> list[PlanItem]:

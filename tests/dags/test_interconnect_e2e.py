@@ -105,7 +105,6 @@ def test_mismatched_psk_fails_the_ping_and_the_diagnosis_names_the_tunnels(dagba
     assert report["connectivity"]["home_to_peer"]["received"] == 0
     finding = report["diagnosis"]["home_to_peer"]
     assert finding["reason"] == "tunnel_down_psk_mismatch", finding
-    assert all(t.vpn_tunnel_id in finding["detail"] or True for t in peer_tunnels)
     assert any(t.vpn_tunnel_id in finding["detail"] for t in peer_tunnels), finding
     assert {d["field"] for d in report["drift"]} == {"psk"}
     text = Path(_latest_md(conf)).read_text() + json.dumps(report)

@@ -152,3 +152,36 @@ def test_teardown_accepts_the_build_conf_and_rejects_bad_requests(dagbag, hook, 
     )
     assert not ok and states["read_teardown_request"] == "failed"
     assert _mutations(emulator_control, since) == []
+
+
+def test_a_foreign_vm_whose_name_contains_the_probe_name_is_never_adopted_or_deleted(
+    dagbag, hook, emulator_control, tmp_path
+):
+    """JD's DescribeInstances ``name`` filter is fuzzy: ``ic-fvm-home-vm`` also finds ``ic-fvm-home-vm-old``."""
+    conf = seeded_conf(hook, tmp_path, name="fvm", ephemeral_probes=True)
+    home = conf["home"]
+    spec = {
+        "name": "ic-fvm-home-vm-old",  # someone's VM, in the same subnet the build creates its probe in
+        "az": f"{home['region']}a",
+        "instanceType": "g.n2.medium",
+        "imageId": "img-emulator-centos7",
+        "primaryNetworkInterface": {"networkInterface": {"subnetId": home["subnet_ids"][0]}},
+    }
+    foreign_id = hook.create_instances(spec, region=home["region"])[0]
+    fuzzy = hook.describe_instances(name="ic-fvm-home-vm", vpc_id=home["vpc_id"], region=home["region"])
+    assert [i.instance_id for i in fuzzy] == [foreign_id], "the emulator's name filter should be fuzzy, as JD's is"
+
+    assert _run(dagbag, "jdcloud_vpn_interconnect", conf)[0]
+    report = json.loads(sorted(Path(conf["report_dir"]).glob("interconnect-*.json"))[-1].read_text())
+    probe_id = report["resources"]["home"]["instance_id"]
+    assert probe_id != foreign_id  # the build created its own probe
+    assert _run(dagbag, "jdcloud_vpn_teardown", _teardown_conf(conf))[0]
+
+    instances = {i["instanceId"]: i for i in emulator_control.get("/state").json()["instances"]}
+    assert instances[foreign_id]["status"] == "running", instances[foreign_id]
+    assert all(i["status"] == "deleting" for i in instances.values() if i["instanceName"] == "ic-fvm-home-vm")
+    deleted = [
+        r["path"] for r in emulator_control.get("/requests", params={"operation": "DeleteInstance"}).json()["requests"]
+    ]
+    assert any(probe_id in path for path in deleted), deleted
+    assert not any(foreign_id in path for path in deleted), deleted

@@ -143,3 +143,21 @@ def test_bad_instance_specs_are_refused(api, site, overrides, params, code, stat
 def test_unknown_instance_is_404(api):
     expect_error(api, "DescribeInstance", REGION, 404, "NOT_FOUND", "instance i-nope not found", instanceId="i-nope")
     expect_error(api, "DeleteInstance", REGION, 404, "NOT_FOUND", "instance i-nope not found", instanceId="i-nope")
+
+
+def test_name_and_private_ip_filters_are_fuzzy_as_jd_documents(api, site):
+    """DescribeInstances ``name`` and ``privateIpAddress`` are 模糊匹配 (substring); ``vpcId`` is exact."""
+    ids = {
+        name: api.call("CreateInstances", REGION, instanceSpec=_spec(site, name))["instanceIds"][0]
+        for name in ("ic-prod-home-vm", "ic-prod-home-vm-old", "other")
+    }
+
+    def found(name: str, values: list[str]) -> set[str]:
+        result = api.call("DescribeInstances", REGION, filters=[Filter(name, values)])
+        return {i["instanceId"] for i in result["instances"]}
+
+    assert found("name", ["ic-prod-home-vm"]) == {ids["ic-prod-home-vm"], ids["ic-prod-home-vm-old"]}
+    assert found("name", ["home-vm-o"]) == {ids["ic-prod-home-vm-old"]}
+    ip = api.call("DescribeInstance", REGION, instanceId=ids["other"])["instance"]["privateIpAddress"]
+    assert ids["other"] in found("privateIpAddress", [ip.rsplit(".", 1)[0] + "."])
+    assert found("vpcId", [site.vpc_id[:-1]]) == set()

@@ -6,6 +6,7 @@ import hashlib
 import random
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -78,10 +79,19 @@ R = TypeVar("R", bound=Resource)
 TIME_FIELDS = ("created_time", "updated_time", "create_time")  # ISO times a resource gets when it is created
 
 
-def apply_filters(
-    items: Iterable[T], filters: dict[str, list[str]], getters: dict[str, str | Callable[[T], Any]]
-) -> list[T]:
-    """Keep items matching every filter; a getter is a field name or a function of the item.
+@dataclass(frozen=True)
+class Fuzzy:
+    """A filter JD Cloud documents as a fuzzy match (模糊匹配): a wanted value matches any field containing it."""
+
+    field: str
+
+
+Getter = str | Fuzzy | Callable[[Any], Any]
+
+
+def apply_filters(items: Iterable[T], filters: dict[str, list[str]], getters: dict[str, Getter]) -> list[T]:
+    """Keep items matching every filter; a getter is a field name (exact match), a :class:`Fuzzy` field, or a
+    function of the item.
 
     An unknown filter name is an error, like the real API.
     """
@@ -91,7 +101,10 @@ def apply_filters(
     return [item for item in items if all(_matches(item, getters[name], wanted) for name, wanted in filters.items())]
 
 
-def _matches(item: Any, getter: str | Callable[[Any], Any], wanted: list[str]) -> bool:
+def _matches(item: Any, getter: Getter, wanted: list[str]) -> bool:
+    if isinstance(getter, Fuzzy):
+        actual = str(getattr(item, getter.field) or "")
+        return any(part in actual for part in wanted)
     actual = getattr(item, getter) if isinstance(getter, str) else getter(item)
     if isinstance(actual, (list, tuple, set)):
         return any(str(a) in wanted for a in actual)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from include.jdcloud_emulator.exceptions import FailedPrecondition
-from include.jdcloud_emulator.models.core import RegionalBackend, apply_filters, iso
+from include.jdcloud_emulator.models.core import Fuzzy, RegionalBackend, apply_filters, iso
 from include.jdcloud_emulator.models.state import Instance, Subnet
 
 DELETABLE = ("running", "stopped", "error")
@@ -105,11 +105,11 @@ class VmBackend(RegionalBackend):
         now = self.cloud.now()
         getters = {
             "instanceId": "instance_id",
-            "privateIpAddress": "private_ip_address",
+            "privateIpAddress": Fuzzy("private_ip_address"),
             "vpcId": "vpc_id",
             "subnetId": "subnet_id",
             "status": lambda i: self.status(i, now),
-            "name": "instance_name",
+            "name": Fuzzy("instance_name"),
             "az": "az",
             "imageId": "image_id",
             "instanceType": "instance_type",

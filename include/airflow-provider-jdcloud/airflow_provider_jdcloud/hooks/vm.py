@@ -43,6 +43,12 @@ class JDCloudVmHook(JDCloudBaseHook):
         }
         return self._list(INSTANCE, filters, region)
 
+    def find_instances_by_name(
+        self, name: str, *, vpc_id: str | None = None, region: str | None = None
+    ) -> list[Instance]:
+        """The VMs named exactly ``name`` (in ``vpc_id`` when given): JD's ``name`` filter is a fuzzy match."""
+        return [i for i in self.describe_instances(name=name, vpc_id=vpc_id, region=region) if i.instance_name == name]
+
     def create_instances(
         self,
         instance_spec: Mapping[str, Any],
