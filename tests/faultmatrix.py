@@ -8,7 +8,7 @@ and checks:
 * the build succeeded and both pings passed (the run's JSON report);
 * 0 duplicates, by listing through the hook: exactly 2 border gateways, 2 VPC attachments, 2 customer
   gateways, 2 VPN connections, 4 tunnels, 2 static routes, 2 ping commands, and at most 2 live probe VMs;
-* 0 resources left after the teardown (``Teardown(...).plan() == []``);
+* 0 resources left after the teardown, read from the emulator's ``/emulator-api/state`` (:func:`leftovers`);
 * the fault fired: its count is spent, and the request log shows the faulted answers;
 * the run reports list every task Airflow ran, with Airflow's try count.
 
@@ -309,7 +309,6 @@ class FaultMatrix:
         return window
 
     def _teardown(self, conf: dict[str, Any], target: TeardownTarget, result: ScenarioResult) -> tuple[float, float]:
-        from include.jdcloud_vpn.teardown import Teardown
 
         # Every option explicit: dag.test() keeps a run's conf as the DAG's Param defaults in this process.
         request = {**target.model_dump(), "report_dir": conf["report_dir"], "dry_run": False}
@@ -324,10 +323,9 @@ class FaultMatrix:
             result.problems.append("the teardown wrote no report")
         else:
             _check_attempts(dag_run, report, result)
-        result.remaining = [item.model_dump(mode="json") for item in Teardown(self.hook, target).plan()]
+        result.remaining = leftovers(self.control.get("/state").json(), target)
         if result.remaining:
-            kinds = Counter(item["kind"] for item in result.remaining)
-            result.problems.append("left after teardown: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
+            result.problems.append(leftover_problem(result.remaining))
         return window
 
     def _wait_until_answered(self) -> None:
@@ -429,6 +427,29 @@ def count_resources(hook: JDCloudHook, target: TeardownTarget) -> dict[str, int]
         counts["live_probe_vms"] += sum(1 for i in instances if i.instance_name == probe and i.status != "deleting")
         counts["commands"] += len(hook.describe_commands(region=region))
     return dict(counts)
+
+
+#: The kinds of the emulator's ``/emulator-api/state`` that a build creates (besides its probe VMs).
+BUILT_KINDS = ("bgws", "vpcAttachments", "customerGateways", "vpnConnections", "vpnTunnels", "bgwRoutes", "commands")
+
+
+def leftovers(state: Mapping[str, list[dict[str, Any]]], target: TeardownTarget) -> list[dict[str, Any]]:
+    """What the emulator still holds of a build after its teardown, read from the emulator's own state (not
+    from the client's plan): every VPN resource and command (the emulator was reset before the build, so each
+    is the build's) and each of the interconnect's probe VMs that is not being deleted."""
+    left = [{"kind": kind, "resource": resource} for kind in BUILT_KINDS for resource in state.get(kind, [])]
+    probes = {naming.probe_vm_name(target, side) for side in SIDES}
+    left += [
+        {"kind": "instances", "resource": vm}
+        for vm in state.get("instances", [])
+        if vm["instanceName"] in probes and vm["status"] != "deleting"
+    ]
+    return left
+
+
+def leftover_problem(left: list[dict[str, Any]]) -> str:
+    kinds = Counter(item["kind"] for item in left)
+    return "left after teardown: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
 
 
 def count_problems(counts: Mapping[str, int]) -> list[str]:

@@ -96,6 +96,7 @@ def dump_state(request: Request) -> dict:
             for t in state.vpn_tunnels.values()
         ],
         "bgwRoutes": [r.to_json() | {"regionId": r.region_id} for r in state.bgw_routes.values()],
+        "commands": [c.to_json() | {"regionId": c.region_id} for c in state.commands.values()],
         "invocations": [cloud.assistant.invocation_json(i) for i in state.invocations.values()],
     }
 

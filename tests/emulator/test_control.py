@@ -66,6 +66,7 @@ def test_state_dump_renders_every_resource(api, control):
         "vpnConnections",
         "vpnTunnels",
         "bgwRoutes",
+        "commands",
         "invocations",
     }
     assert sorted(v["vpcId"] for v in state["vpcs"]) == sorted([home.vpc_id, peer.vpc_id])

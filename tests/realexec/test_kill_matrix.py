@@ -120,7 +120,6 @@ def _row(
 @pytest.mark.timeout(1200, method="signal")  # includes the harness start when this module runs alone
 def test_sigkill_inside_every_mutating_call(airflow: RealAirflow, pytestconfig: pytest.Config) -> None:
     from include.jdcloud_vpn.conf import TeardownTarget
-    from include.jdcloud_vpn.teardown import Teardown
 
     airflow.reset_emulator()
     name = "rx-kills"
@@ -146,13 +145,12 @@ def test_sigkill_inside_every_mutating_call(airflow: RealAirflow, pytestconfig: 
     teardown_run, teardown_kills, teardown_errors, teardown_window = _run_with_kills(
         airflow, TEARDOWN_DAG, "rx_kill_matrix_teardown", request, teardown
     )
-    remaining = Teardown(hook, target).plan()
+    remaining = faultmatrix.leftovers(airflow.emulator_state(), target)
     run_problems = [*build_problems, *teardown_errors]
     if teardown_run["state"] != "success":
         run_problems.append(f"teardown {teardown_run['state']}")
     if remaining:
-        kinds = Counter(item.kind for item in remaining)
-        run_problems.append("left after teardown: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
+        run_problems.append(faultmatrix.leftover_problem(remaining))
 
     tries = {
         **_tries_by_ti_id(airflow, INTERCONNECT_DAG, "rx_kill_matrix_build"),
