@@ -24,6 +24,8 @@ from typing import Any
 from airflow.listeners import hookimpl
 from airflow.plugins_manager import AirflowPlugin
 
+from include.jdcloud_vpn.runinfo import try_started
+
 LOGGER_NAME = "jdcloud_vpn.step_progress"
 log = logging.getLogger(LOGGER_NAME)
 
@@ -32,18 +34,9 @@ def _state_name(state: Any) -> str:
     return str(getattr(state, "value", state) or "unknown")
 
 
-def _start_date(task_instance: Any) -> Any:
-    """When the task was first started: a task resumed after a deferral has a fresh ``start_date``, and
-    the server's run context then carries the original one (``TIRunContext.start_date``)."""
-    context = getattr(task_instance, "_ti_context_from_server", None)
-    if getattr(context, "next_method", None) and isinstance(getattr(context, "start_date", None), datetime):
-        return context.start_date
-    return getattr(task_instance, "start_date", None)
-
-
 def _duration_s(task_instance: Any) -> float | None:
-    start, end = _start_date(task_instance), getattr(task_instance, "end_date", None)
-    if isinstance(start, datetime) and isinstance(end, datetime):
+    start, end = try_started(task_instance), getattr(task_instance, "end_date", None)
+    if start is not None and isinstance(end, datetime):
         return max((end - start).total_seconds(), 0.0)
     return None
 

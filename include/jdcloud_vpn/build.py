@@ -16,10 +16,6 @@ class Build:
     """The tasks of one build that the calling DAG wires further (pings, report, cleanup)."""
 
     conf: Any
-    psk: Any
-    gateways: dict[str, dict[str, Any]]
-    connections: dict[str, Any]
-    tunnels_up: Any
     routes_learned: Any
     probes: dict[str, Any]
 
@@ -56,4 +52,4 @@ def build_interconnect(conf: Any, *, after: list[Any]) -> Build:
     probes = tasks.probe_vms(conf)
     cross_downstream(after, [probes[side] for side in SIDES])
 
-    return Build(conf, psk, gateways, connections, tunnels_up, routes_learned, probes)
+    return Build(conf, routes_learned, probes)
