@@ -57,7 +57,14 @@ def create_resources(client: BgwClient) -> dict[str, dict]:
     connection_id = _call(client, "CreateVpnConnection", vpnConnectionName="bench", bgwId=bgw_ids[0], cgwId=cgw_id)[
         "vpnConnectionId"
     ]
-    cloud_ips = _call(client, "DescribeVpnConnection", vpnConnectionId=connection_id)["vpnConnection"]["cloudPublicIp"]
+    cloud_ips: list[str] = []
+    deadline = time.monotonic() + 60
+    while not cloud_ips:  # allocated after the emulated provisioning delay
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"VPN connection {connection_id} got no cloud IPs within 60 s")
+        cloud_ips = _call(client, "DescribeVpnConnection", vpnConnectionId=connection_id)["vpnConnection"][
+            "cloudPublicIp"
+        ]
     tunnel_ids = [
         _call(
             client,

@@ -1,6 +1,6 @@
 """The fault matrix (issue 5): every mutating operation type x every fault kind, build then teardown.
 
-Four columns run with ``dag.test()`` (``tests/dags/test_fault_matrix.py``): each scenario resets the emulator,
+Five columns run with ``dag.test()`` (``tests/dags/test_fault_matrix.py``): each scenario resets the emulator,
 seeds two VPCs, injects one count-limited fault, runs the interconnect DAG and then the teardown DAG (a
 fault on ``ModifyAdminStatus`` is injected before the teardown, which is where that operation is called),
 and checks:
@@ -65,21 +65,28 @@ OPERATIONS = (
 )
 TEARDOWN_OPERATIONS = frozenset({"ModifyAdminStatus"})
 
-# Columns: the fault kinds; the first four as the emulator injects them (dag.test), the last with a real
+# Columns: the fault kinds; the first five as the emulator injects them (dag.test), the last with a real
 # executor (the emulator holds the applied call; the test SIGKILLs the task runner making it).
-FAULTS = ("rate_limit", "server_error", "read_timeout", "lost_response")
+FAULTS = ("rate_limit", "server_error", "applied_server_error", "read_timeout", "lost_response")
 SIGKILL = "sigkill"
 ALL_FAULTS = (*FAULTS, SIGKILL)
 FAULT_TITLES = {
     "rate_limit": "RATE_LIMIT burst (429 x3)",
     "server_error": "5xx (503 x2)",
+    "applied_server_error": "commit, then JSON 500",
     "read_timeout": "read timeout after commit",
     "lost_response": "commit, then lost response (504)",
     SIGKILL: "task process SIGKILLed inside the call, after the commit (real scheduler + LocalExecutor; for "
     "CreateVpnConnection the whole worker)",
 }
 # The answers the emulator logs for the faulted calls (a slow response is a 200 the client gave up on).
-FAULTED_STATUSES = {"rate_limit": [429] * 3, "server_error": [503] * 2, "read_timeout": [200], "lost_response": [504]}
+FAULTED_STATUSES = {
+    "rate_limit": [429] * 3,
+    "server_error": [503] * 2,
+    "applied_server_error": [500],
+    "read_timeout": [200],
+    "lost_response": [504],
+}
 RATE_LIMIT_BURST = 3
 SERVER_ERRORS = 2
 SIGKILL_HOLD_S = 6.0  # how long the emulator holds the call the test kills inside (under the SDK's 10 s timeout)
@@ -115,7 +122,16 @@ MAX_LIVE_PROBES = 2
 MATRIX_WAITS = fast_waits(timeout_s=30, poll_interval_s=0.1)
 # Operations the waiters poll (tunnels UP, VMs running, routes learned, invocation ended): how often they
 # are called depends on timing, not on the fault, so extra calls are counted without them.
-POLL_OPERATIONS = frozenset({"DescribeVpnTunnel", "DescribeInstance", "DescribeRouteTableRules", "DescribeInvocations"})
+POLL_OPERATIONS = frozenset(
+    {
+        "DescribeVpcAttachment",
+        "DescribeVpnConnection",
+        "DescribeVpnTunnel",
+        "DescribeInstance",
+        "DescribeRouteTableRules",
+        "DescribeInvocations",
+    }
+)
 # Tasks that run after their DAG's report is written, so the report cannot list them.
 RUNS_AFTER_REPORT = frozenset({"write_report", "delete_probe_vms", "write_teardown_report"})
 DEFAULT_CLIENT_TIMEOUT_S = 2  # the connection's ``timeout`` extra while the matrix runs
@@ -145,6 +161,8 @@ class Scenario:
             return {"operation_faults": [{"operation": op, "kind": "rate_limit", "count": RATE_LIMIT_BURST}]}
         if self.fault == "server_error":
             return {"operation_faults": [{"operation": op, "kind": "server_error", "count": SERVER_ERRORS}]}
+        if self.fault == "applied_server_error":
+            return {"operation_faults": [{"operation": op, "kind": "applied_server_error", "count": 1}]}
         if self.fault == "read_timeout":
             delay = client_timeout_s + 1.0  # applied at once, answered after the client gave up
             return {"operation_faults": [{"operation": op, "kind": "slow_response", "count": 1, "delay_s": delay}]}

@@ -150,10 +150,13 @@ async def _dispatch(
     if delay:
         await asyncio.sleep(delay)
     try:
-        return _apply(cloud, route, path_params, request, body)
+        result = _apply(cloud, route, path_params, request, body)
     finally:
         if fault is not None and fault.kind == "slow_response":  # applied (or refused), then answered late
             await asyncio.sleep(fault.delay_s)
+    if fault is not None and fault.kind == "applied_server_error":  # committed, then a JSON 500
+        raise InternalError(f"injected fault: {operation} failed after it was applied")
+    return result
 
 
 def _apply(

@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from include.jdcloud_emulator.settings import DEFAULT_RATE_LIMIT_PER_MINUTE
 
-TRANSITIONS = ("vm_boot", "attachment_create", "tunnel_negotiation")
-OperationFaultKind = Literal["rate_limit", "server_error", "slow_response"]
+TRANSITIONS = ("vm_boot", "attachment_create", "vpn_connection_provision", "tunnel_negotiation")
+OperationFaultKind = Literal["rate_limit", "server_error", "applied_server_error", "slow_response"]
 OPERATION_FAULT_KINDS: tuple[str, ...] = get_args(OperationFaultKind)
 
 
@@ -37,8 +37,10 @@ class OperationFault(BaseModel):
     """The next ``count`` calls of one operation fail (or answer late); then the fault is spent.
 
     ``rate_limit``: a 429 ``RATE_LIMIT`` envelope, nothing applied. ``server_error``: a 503 ``UNAVAILABLE``
-    envelope, nothing applied. ``slow_response``: the change is applied, then the answer waits ``delay_s``
-    seconds, so a client with a shorter timeout sees a read timeout although the change is committed.
+    envelope, nothing applied. ``applied_server_error``: the change is applied, then a 500 ``INTERNAL``
+    envelope is answered (a backend that committed and then failed, as a JSON 5xx from a gateway can hide).
+    ``slow_response``: the change is applied, then the answer waits ``delay_s`` seconds, so a client with a
+    shorter timeout sees a read timeout although the change is committed.
     """
 
     model_config = ConfigDict(extra="forbid")

@@ -15,6 +15,7 @@ DEFAULT_LATENCIES: dict[str, float] = {
     "vm_boot": 40.0,  # instance pending -> running
     "vm_delete": 8.0,  # instance deleting -> gone
     "attachment_create": 5.0,  # VPC attachment creating -> active
+    "vpn_connection_provision": 5.0,  # VPN connection creating -> active, its two cloud public IPs allocated
     "attachment_propagation": 5.0,  # VPC subnets appear as propagated BGW routes after the attachment is active
     "route_propagation": 5.0,  # a BGW static route appears in the attached VPC's route tables
     "tunnel_negotiation": 20.0,  # IKE + IPsec SA negotiation once both tunnel ends match

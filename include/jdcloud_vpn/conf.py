@@ -350,6 +350,13 @@ class WaitSpec(_FrozenModel):
 class WaitConf(_FrozenModel):
     """Bounds of every wait; a wait left out keeps its default."""
 
+    attachment_active: WaitSpec = Field(
+        default=WaitSpec(timeout_s=300, poll_interval_s=5), description="Each VPC attachment active."
+    )
+    cloud_ips_allocated: WaitSpec = Field(
+        default=WaitSpec(timeout_s=300, poll_interval_s=5),
+        description="Each VPN connection shows its two cloud public IPs.",
+    )
     tunnels_up: WaitSpec = Field(
         default=WaitSpec(timeout_s=600, poll_interval_s=15), description="All four tunnels opStatus UP."
     )

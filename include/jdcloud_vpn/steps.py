@@ -1,5 +1,7 @@
 """The tutorial's steps as idempotent functions: each looks up its resource by a deterministic name (or a
-natural key), adopts it when found, creates it otherwise, and reports drift from the conf.
+natural key), adopts it when found, creates it otherwise, and reports drift from the conf. A create that
+fails in a way that may have applied it (a 5xx, a timeout) is never resent: the resource is looked up by its
+natural key again and adopted, or the error goes to Airflow, whose retry of the task looks it up first.
 
 Every function returns a result model of :mod:`results` (resource ids, ``created`` and ``drift``); none
 returns or logs a secret.
@@ -12,6 +14,7 @@ import logging
 from typing import Any
 
 from airflow_provider_jdcloud.exceptions import FailedPrecondition, NotFound
+from airflow_provider_jdcloud.hooks.base import create_or_adopt
 from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
 from airflow_provider_jdcloud.models import Instance, VpnTunnelSpec
 from airflow_provider_jdcloud.models import VpnTunnel as ApiVpnTunnel
@@ -38,6 +41,10 @@ TUNNEL_INDEXES = (1, 2)
 
 class StepConflict(RuntimeError):
     """An existing resource blocks the step in a way a retry cannot fix (the message says what to do)."""
+
+
+def _id_of(resource: Any, id_field: str) -> str | None:
+    return getattr(resource, id_field) if resource is not None else None
 
 
 def _drift(resource: str, field: str, expected: Any, actual: Any) -> Drift:
@@ -84,10 +91,14 @@ def check_sites(hook: JDCloudHook, conf: InterconnectConf) -> list[str]:
 def ensure_border_gateway(hook: JDCloudHook, conf: InterconnectConf, side: Side) -> BorderGateway:
     """Tutorial steps 1 and 5: a border gateway in the side's region (its BGP ASN is fixed at 65000)."""
     region, name = conf.site(side).region, naming.bgw_name(conf, side)
-    bgw = hook.find_bgw_by_name(name, region=region)
-    created = bgw is None
-    description = naming.resource_description(conf, side)
-    bgw_id = hook.create_bgw(name, description=description, region=region) if created else bgw.bgw_id
+    bgw_id = _id_of(hook.find_bgw_by_name(name, region=region), "bgw_id")
+    created = bgw_id is None
+    if created:
+        bgw_id = create_or_adopt(
+            f"border gateway {name}",
+            lambda: hook.create_bgw(name, description=naming.resource_description(conf, side), region=region),
+            lambda: _id_of(hook.find_bgw_by_name(name, region=region), "bgw_id"),
+        )
     log.info("%s border gateway %s (%s) in %s", "Created" if created else "Adopted", name, bgw_id, region)
     return BorderGateway(side=side, region=region, bgw_id=bgw_id, name=name, created=created)
 
@@ -100,7 +111,12 @@ def ensure_vpc_attachment(hook: JDCloudHook, conf: InterconnectConf, side: Side,
     site = conf.site(side)
     name = naming.vpc_attachment_name(conf, side)
     subnet_ids = list(site.subnet_ids) if site.propagate == "partial" else None
-    found = hook.describe_vpc_attachments(bgw_id=bgw_id, vpc_id=site.vpc_id, region=site.region)
+
+    def attachments() -> list:
+        listed = hook.describe_vpc_attachments(bgw_id=bgw_id, vpc_id=site.vpc_id, region=site.region)
+        return [a for a in listed if a.bgw_id == bgw_id and a.vpc_id == site.vpc_id]
+
+    found = attachments()
     drift: list[Drift] = []
     if found:  # at most one attachment per (VPC, BGW): the pair is the natural key
         attachment = found[0]
@@ -113,13 +129,17 @@ def ensure_vpc_attachment(hook: JDCloudHook, conf: InterconnectConf, side: Side,
         if subnet_ids is not None and actual_subnets != sorted(subnet_ids):
             drift.append(_drift(f"vpcAttachment {attachment_id}", "subnetIds", sorted(subnet_ids), actual_subnets))
     else:
-        attachment_id = hook.create_vpc_attachment(
-            name,
-            bgw_id=bgw_id,
-            vpc_id=site.vpc_id,
-            propagate_type=site.propagate,
-            subnet_ids=subnet_ids,
-            region=site.region,
+        attachment_id = create_or_adopt(
+            f"VPC attachment {name}",
+            lambda: hook.create_vpc_attachment(
+                name,
+                bgw_id=bgw_id,
+                vpc_id=site.vpc_id,
+                propagate_type=site.propagate,
+                subnet_ids=subnet_ids,
+                region=site.region,
+            ),
+            lambda: next((a.vpc_attachment_id for a in attachments()), None),
         )
     log.info("%s VPC attachment %s of %s to %s", "Adopted" if found else "Created", attachment_id, site.vpc_id, bgw_id)
     return VpcAttachment(
@@ -137,12 +157,16 @@ def ensure_customer_gateway(hook: JDCloudHook, conf: InterconnectConf, side: Sid
     drift: list[Drift] = []
     if cgw is None:
         placeholders = [str(ip) for ip in conf.customer_gateway_placeholder_ips]
-        cgw_id = hook.create_customer_gateway(
-            name,
-            customer_ips=placeholders,
-            bgp_asn=conf.customer_gateway_bgp_asn,
-            description=naming.resource_description(conf, side),
-            region=region,
+        cgw_id = create_or_adopt(
+            f"customer gateway {name}",
+            lambda: hook.create_customer_gateway(
+                name,
+                customer_ips=placeholders,
+                bgp_asn=conf.customer_gateway_bgp_asn,
+                description=naming.resource_description(conf, side),
+                region=region,
+            ),
+            lambda: _id_of(hook.find_customer_gateway_by_name(name, region=region), "customer_gateway_id"),
         )
     else:
         cgw_id = cgw.customer_gateway_id
@@ -160,19 +184,24 @@ def ensure_customer_gateway(hook: JDCloudHook, conf: InterconnectConf, side: Sid
 def ensure_vpn_connection(
     hook: JDCloudHook, conf: InterconnectConf, side: Side, bgw_id: str, cgw_id: str
 ) -> VpnConnection:
-    """Tutorial steps 8 and 10: a static-route VPN connection; JD allocates its two cloud public IPs."""
+    """Tutorial steps 8 and 10: a static-route VPN connection. JD allocates its two cloud public IPs, which may
+    take a moment: ``cloud_ips`` is empty until then (the DAG waits for them with a sensor)."""
     region, name = conf.site(side).region, naming.vpn_connection_name(conf, side)
     connection = hook.find_vpn_connection_by_name(name, region=region)
     drift: list[Drift] = []
     created = connection is None
     if created:
-        connection_id = hook.create_vpn_connection(
-            name,
-            bgw_id=bgw_id,
-            cgw_id=cgw_id,
-            bgp_enabled=False,
-            description=naming.resource_description(conf, side),
-            region=region,
+        connection_id = create_or_adopt(
+            f"VPN connection {name}",
+            lambda: hook.create_vpn_connection(
+                name,
+                bgw_id=bgw_id,
+                cgw_id=cgw_id,
+                bgp_enabled=False,
+                description=naming.resource_description(conf, side),
+                region=region,
+            ),
+            lambda: _id_of(hook.find_vpn_connection_by_name(name, region=region), "vpn_connection_id"),
         )
         connection = hook.describe_vpn_connection(connection_id, region=region)
     else:
@@ -183,16 +212,12 @@ def ensure_vpn_connection(
             )
         if connection.bgp_enabled:
             drift.append(_drift(f"vpnConnection {connection.vpn_connection_id}", "bgpEnabled", False, True))
-    if len(connection.cloud_public_ip) != 2:
-        raise StepConflict(
-            f"VPN connection {connection.vpn_connection_id} has {connection.cloud_public_ip} as cloud IPs"
-        )
     log.info(
         "%s VPN connection %s (%s), cloud IPs %s",
         "Created" if created else "Adopted",
         name,
         connection.vpn_connection_id,
-        ", ".join(connection.cloud_public_ip),
+        ", ".join(connection.cloud_public_ip) or "not allocated yet",
     )
     return VpnConnection(
         side=side,
@@ -209,10 +234,17 @@ def ensure_vpn_connection(
 
 
 def point_customer_gateway(
-    hook: JDCloudHook, conf: InterconnectConf, side: Side, cgw_id: str, remote_cloud_ips: list[str]
+    hook: JDCloudHook, conf: InterconnectConf, side: Side, cgw_id: str, remote: VpnConnection
 ) -> CustomerGatewayWiring:
-    """Tutorial steps 9 and 11: the customer gateway takes the other region's two cloud public IPs."""
+    """Tutorial steps 9 and 11: the customer gateway takes the other region's two cloud public IPs (read now:
+    they may have been allocated after the connection was created)."""
     region = conf.site(side).region
+    remote_cloud_ips = hook.describe_vpn_connection(remote.vpn_connection_id, region=remote.region).cloud_public_ip
+    if len(remote_cloud_ips) != 2:
+        raise StepConflict(
+            f"VPN connection {remote.vpn_connection_id} has {remote_cloud_ips or 'no'} cloud IPs, not two: "
+            "wait until JD Cloud has allocated them"
+        )
     cgw = hook.describe_customer_gateway(cgw_id, region=region)
     changed = list(cgw.customer_ips) != list(remote_cloud_ips)
     if changed:
@@ -233,12 +265,16 @@ def point_customer_gateway(
 # --------------------------------------------------------------------- steps 12/13: tunnels
 
 
-def tunnel_pair(connection: VpnConnection, remote_connection: VpnConnection, index: int) -> TunnelPair:
-    """Tunnel ``index`` joins cloud IP ``index`` of this side with cloud IP ``index`` of the other (step 12c)."""
+def tunnel_pair(wiring: CustomerGatewayWiring, remote_wiring: CustomerGatewayWiring, index: int) -> TunnelPair:
+    """Tunnel ``index`` joins cloud IP ``index`` of this side with cloud IP ``index`` of the other (step 12c).
+
+    The cross-wiring holds both: this side's customer gateway lists the other side's cloud IPs, the other
+    side's lists this side's.
+    """
     return TunnelPair(
         index=index,
-        cloud_ip=connection.cloud_ips[index - 1],
-        customer_ip=remote_connection.cloud_ips[index - 1],
+        cloud_ip=remote_wiring.customer_ips[index - 1],
+        customer_ip=wiring.customer_ips[index - 1],
     )
 
 
@@ -248,11 +284,17 @@ def ensure_vpn_tunnel(
     """Tutorial steps 12 and 13: one tunnel of the connection, with the conf's IKE/IPsec parameters."""
     region = conf.site(side).region
     params = conf.tunnel_params(pair.index)
-    existing = [
-        t
-        for t in hook.describe_vpn_tunnels(vpn_connection_id=connection_id, region=region)
-        if t.cloud_public_ip == pair.cloud_ip and t.customer_ip == pair.customer_ip
-    ]
+
+    def tunnels_of_pair() -> list[ApiVpnTunnel]:
+        return [
+            t
+            for t in hook.describe_vpn_tunnels(vpn_connection_id=connection_id, region=region)
+            if t.vpn_connection_id == connection_id
+            and t.cloud_public_ip == pair.cloud_ip
+            and t.customer_ip == pair.customer_ip
+        ]
+
+    existing = tunnels_of_pair()
     drift: list[Drift] = []
     if existing:  # one tunnel per (cloud IP, customer IP): the pair is the natural key
         tunnel_id = existing[0].vpn_tunnel_id
@@ -265,7 +307,11 @@ def ensure_vpn_tunnel(
             psk=psk,
             **{k: v for k, v in params.model_dump().items() if v is not None},
         )
-        tunnel_id = hook.create_vpn_tunnel(spec, region=region)
+        tunnel_id = create_or_adopt(
+            f"VPN tunnel {pair.cloud_ip} <-> {pair.customer_ip}",
+            lambda: hook.create_vpn_tunnel(spec, region=region),
+            lambda: next((t.vpn_tunnel_id for t in tunnels_of_pair()), None),
+        )
     log.info(
         "%s VPN tunnel %s: %s <-> %s",
         "Adopted" if existing else "Created",
@@ -298,18 +344,26 @@ def ensure_static_route(
     tables of the side's subnets must learn it."""
     region = conf.site(side).region
     destination = str(conf.site(naming.other_side(side)).vpc_cidr)
-    routes = hook.describe_bgw_routes(bgw_id, origin="static", region=region)
-    found = [r for r in routes if r.bgw_route_destination == destination and r.bgw_route_nexthop == connection_id]
+
+    def routes_to_connection() -> list:
+        routes = hook.describe_bgw_routes(bgw_id, origin="static", region=region)
+        return [r for r in routes if r.bgw_route_destination == destination and r.bgw_route_nexthop == connection_id]
+
+    found = routes_to_connection()
     if found:
         route_id = found[0].bgw_route_id
     else:
-        route_id = hook.create_bgw_route(
-            bgw_id,
-            destination=destination,
-            next_hop_id=connection_id,
-            next_hop_type="vpn_connection",
-            description=naming.resource_description(conf, side),
-            region=region,
+        route_id = create_or_adopt(
+            f"static route {destination} on {bgw_id}",
+            lambda: hook.create_bgw_route(
+                bgw_id,
+                destination=destination,
+                next_hop_id=connection_id,
+                next_hop_type="vpn_connection",
+                description=naming.resource_description(conf, side),
+                region=region,
+            ),
+            lambda: next((r.bgw_route_id for r in routes_to_connection()), None),
         )
     log.info("%s static route %s: %s via %s", "Adopted" if found else "Created", route_id, destination, connection_id)
     return StaticRoute(
@@ -354,9 +408,12 @@ def ensure_probe_vm(hook: JDCloudHook, conf: InterconnectConf, side: Side, attem
             raise StepConflict(f"probe {instance.instance_id} is in {instance.vpc_id}, not in {site.vpc_id}")
         return _probe_vm(side, site.region, instance, ephemeral=False, created=False)
     name = naming.probe_vm_name(conf, side)
-    live = [
-        i for i in hook.find_instances_by_name(name, vpc_id=site.vpc_id, region=site.region) if i.status != "deleting"
-    ]
+
+    def live_probes() -> list[Instance]:
+        found = hook.find_instances_by_name(name, vpc_id=site.vpc_id, region=site.region)
+        return [i for i in found if i.status != "deleting"]
+
+    live = live_probes()
     if live:
         instance = live[0]
     else:
@@ -368,10 +425,14 @@ def ensure_probe_vm(hook: JDCloudHook, conf: InterconnectConf, side: Side, attem
             "description": naming.resource_description(conf, side),
             "primaryNetworkInterface": {"networkInterface": {"subnetId": site.probe.create_in_subnet}},
         }
-        ids = hook.create_instances(
-            spec, client_token=probe_client_token(conf, side, attempt_scope), region=site.region
+        instance_id = create_or_adopt(
+            f"probe VM {name}",
+            lambda: hook.create_instances(
+                spec, client_token=probe_client_token(conf, side, attempt_scope), region=site.region
+            )[0],
+            lambda: next((i.instance_id for i in live_probes()), None),
         )
-        instance = hook.describe_instance(ids[0], region=site.region)
+        instance = hook.describe_instance(instance_id, region=site.region)
     log.info(
         "%s probe VM %s (%s) at %s",
         "Adopted" if live else "Created",

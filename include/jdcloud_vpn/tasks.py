@@ -16,6 +16,8 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_provider_jdcloud.sensors.jdcloud import (
     JDCloudInstancesRunningSensor,
     JDCloudRouteTableRoutesSensor,
+    JDCloudVpcAttachmentsActiveSensor,
+    JDCloudVpnConnectionsProvisionedSensor,
     JDCloudVpnTunnelsUpSensor,
 )
 from include.jdcloud_vpn import naming, steps
@@ -131,11 +133,21 @@ def create_customer_gateway(conf: InterconnectConf, side: Side) -> CustomerGatew
 
 @task_group
 def site_gateways(conf: Any, side: Side) -> dict[str, Any]:
-    """Steps 1-3 (home) or 5-7 (peer): border gateway, VPC attachment and customer gateway of one region."""
+    """Steps 1-3 (home) or 5-7 (peer): border gateway, VPC attachment (waited for until active) and customer
+    gateway of one region."""
     bgw = create_border_gateway(conf, side)
     attachment = create_vpc_attachment(conf, side, bgw)
+    attachment_active = JDCloudVpcAttachmentsActiveSensor(
+        task_id="wait_vpc_attachment_active",
+        doc_md="Wait (deferred) until the VPC attachment is active: the border gateway has learned the VPC.",
+        targets=[attachment],
+        wait_timeout_s=conf_field("timeouts.attachment_active.timeout_s"),
+        poll_interval_s=conf_field("timeouts.attachment_active.poll_interval_s"),
+        jdcloud_conn_id=JDCLOUD_CONN_ID,
+        deferrable=True,
+    )
     cgw = create_customer_gateway(conf, side)
-    return {"bgw": bgw, "attachment": attachment, "cgw": cgw}
+    return {"bgw": bgw, "attachment": attachment_active, "cgw": cgw}
 
 
 # --------------------------------------------------------------------- steps 8-11
@@ -152,12 +164,25 @@ def create_vpn_connection(
 def point_customer_gateway(
     conf: InterconnectConf, side: Side, cgw: CustomerGateway, remote_vpn: VpnConnection
 ) -> CustomerGatewayWiring:
-    return steps.point_customer_gateway(jdcloud_hook(), conf, side, cgw.customer_gateway_id, remote_vpn.cloud_ips)
+    return steps.point_customer_gateway(jdcloud_hook(), conf, side, cgw.customer_gateway_id, remote_vpn)
 
 
 def _per_side(step: Any, side: Side, tutorial_key: str) -> Any:
     """``step`` as the task of one side: task id ``<name>_<side>``, the tutorial's text for that side."""
     return step.override(task_id=f"{step.function.__name__}_{side}", doc_md=TUTORIAL[tutorial_key])
+
+
+def _cloud_ips_allocated(side: Side, connection: Any) -> JDCloudVpnConnectionsProvisionedSensor:
+    """Wait (deferred) until one side's VPN connection shows the two cloud public IPs JD allocates for it."""
+    return JDCloudVpnConnectionsProvisionedSensor(
+        task_id=f"wait_cloud_ips_{side}",
+        doc_md="Wait (deferred) until JD Cloud has allocated the VPN connection's two cloud public IPs.",
+        targets=[connection],
+        wait_timeout_s=conf_field("timeouts.cloud_ips_allocated.timeout_s"),
+        poll_interval_s=conf_field("timeouts.cloud_ips_allocated.poll_interval_s"),
+        jdcloud_conn_id=JDCLOUD_CONN_ID,
+        deferrable=True,
+    )
 
 
 @task_group
@@ -167,10 +192,12 @@ def vpn_connections(conf: Any, home: dict[str, Any], peer: dict[str, Any]) -> di
     home_cgw = _per_side(point_customer_gateway, "home", "point_cgw_home")(conf, "home", home["cgw"], peer_vpn)
     home_vpn = _per_side(create_vpn_connection, "home", "vpn_connection_home")(conf, "home", home["bgw"], home["cgw"])
     peer_cgw = _per_side(point_customer_gateway, "peer", "point_cgw_peer")(conf, "peer", peer["cgw"], home_vpn)
+    _cloud_ips_allocated("peer", peer_vpn) >> home_cgw
+    _cloud_ips_allocated("home", home_vpn) >> peer_cgw
     home_cgw >> home_vpn  # tutorial order: the home gateway takes the peer IPs before step 10
-    # Steps 2 and 6 come before step 8: a retried attachment must finish before anything relies on it.
+    # Steps 2 and 6 come before step 8: an attachment must be active before anything relies on it.
     [home["attachment"], peer["attachment"]] >> peer_vpn
-    return {"home": home_vpn, "peer": peer_vpn, "cgw_wiring": [home_cgw, peer_cgw]}
+    return {"home": home_vpn, "peer": peer_vpn, "cgw_wiring": {"home": home_cgw, "peer": peer_cgw}}
 
 
 # --------------------------------------------------------------------- steps 12-13
@@ -178,9 +205,14 @@ def vpn_connections(conf: Any, home: dict[str, Any], peer: dict[str, Any]) -> di
 
 @typed_task(map_index_template="{{ tunnel_label }}")
 def create_vpn_tunnel(
-    conf: InterconnectConf, side: Side, connection: VpnConnection, remote: VpnConnection, index: int
+    conf: InterconnectConf,
+    side: Side,
+    connection: VpnConnection,
+    wiring: CustomerGatewayWiring,
+    remote_wiring: CustomerGatewayWiring,
+    index: int,
 ) -> VpnTunnel:
-    pair = steps.tunnel_pair(connection, remote, index)
+    pair = steps.tunnel_pair(wiring, remote_wiring, index)
     get_current_context()["tunnel_label"] = f"tunnel {index}: {pair.cloud_ip} <-> {pair.customer_ip}"
     psk = resolve_psk(conf, create_if_missing=False)
     return steps.ensure_vpn_tunnel(jdcloud_hook(), conf, side, connection.vpn_connection_id, pair, psk)
@@ -189,15 +221,20 @@ def create_vpn_tunnel(
 @task_group
 def vpn_tunnels(conf: Any, connections: dict[str, Any], psk: Any) -> JDCloudVpnTunnelsUpSensor:
     """Steps 12-13: two tunnels per side (one per IP pair, mapped), then wait until all four are UP."""
+    wiring = connections["cgw_wiring"]  # a CGW's IPs cannot change once a tunnel uses it: wire both sides first
     tunnels = [
         _per_side(create_vpn_tunnel, side, f"tunnels_{side}")
-        .partial(conf=conf, side=side, connection=connections[side], remote=connections[naming.other_side(side)])
+        .partial(
+            conf=conf,
+            side=side,
+            connection=connections[side],
+            wiring=wiring[side],
+            remote_wiring=wiring[naming.other_side(side)],
+        )
         .expand(index=list(steps.TUNNEL_INDEXES))
         for side in SIDES
     ]
     psk >> tunnels
-    for side_tunnels in tunnels:
-        connections["cgw_wiring"] >> side_tunnels  # a CGW's IPs cannot change once a tunnel uses it
     return JDCloudVpnTunnelsUpSensor(
         task_id="wait_tunnels_up",
         doc_md="Wait (deferred) until every tunnel's opStatus is UP: both ends match and IKE/IPsec negotiated.",

@@ -54,9 +54,12 @@ def test_interconnect_tasks_follow_the_tutorial(dagbag):
         "validate_conf",
         "home_region.create_border_gateway",
         "home_region.create_vpc_attachment",
+        "home_region.wait_vpc_attachment_active",
         "vpn_connections.create_vpn_connection_peer",  # step 8
+        "vpn_connections.wait_cloud_ips_peer",
         "vpn_connections.point_customer_gateway_home",  # step 9
         "vpn_connections.create_vpn_connection_home",  # step 10
+        "vpn_connections.wait_cloud_ips_home",
         "vpn_connections.point_customer_gateway_peer",  # step 11
         "vpn_tunnels.create_vpn_tunnel_home",  # step 12
         "vpn_tunnels.wait_tunnels_up",
@@ -78,6 +81,10 @@ def test_interconnect_tasks_follow_the_tutorial(dagbag):
 def test_waits_are_deferrable_and_steps_document_the_tutorial(dagbag):
     dag = dagbag.dags[INTERCONNECT]
     for task_id in (
+        "home_region.wait_vpc_attachment_active",
+        "peer_region.wait_vpc_attachment_active",
+        "vpn_connections.wait_cloud_ips_peer",
+        "vpn_connections.wait_cloud_ips_home",
         "vpn_tunnels.wait_tunnels_up",
         "static_routing.wait_routes_propagated",
         "probe_vms.wait_probe_vms_running",

@@ -1,4 +1,4 @@
-"""The fault matrix (issue 5, item 1), dag.test() columns: every mutating operation x four fault kinds.
+"""The fault matrix (issue 5, item 1), dag.test() columns: every mutating operation x five fault kinds.
 
 One test per cell (``tests/faultmatrix.py`` runs it): both pings pass, no duplicate by listing, nothing
 left after the teardown, the fault fired. A fault-free baseline runs first, once per module, as the
@@ -86,22 +86,27 @@ def test_fault_scenario(
     assert result.passed, f"{scenario.id}: {result.outcome}\n{json.dumps(result.to_json(), indent=2, default=str)}"
     assert result.counts.get("vpn_tunnels") == 4 and result.remaining == []
     resent = result.extra_by_operation.get(scenario.operation, 0)
-    if scenario.fault == "rate_limit":
-        assert resent == faultmatrix.RATE_LIMIT_BURST and result.attempts == 1  # retried inside the hook
-    elif scenario.fault == "server_error":
-        assert resent == faultmatrix.SERVER_ERRORS and result.attempts == 1
-    elif scenario.operation.startswith("Create") or scenario.operation == "InvokeCommand":
-        # An ambiguous create (or invocation) is never resent: the task fails, Airflow retries it, the retry
-        # adopts by name (a ping task invokes again: its result was lost).
-        assert result.attempts == 2, result.to_json()
-        assert resent == (1 if scenario.operation == "InvokeCommand" else 0), result.to_json()
-    else:
+    not_resendable = scenario.operation.startswith("Create") or scenario.operation == "InvokeCommand"
+    if scenario.fault == "rate_limit":  # a 429 proves nothing was applied: retried inside the hook
+        assert resent == faultmatrix.RATE_LIMIT_BURST and result.attempts == 1
+    elif not not_resendable:
         # A modify is resent by the hook: harmless, it sets the same value.
-        assert resent == 1 and result.attempts == 1, result.to_json()
+        assert resent == (faultmatrix.SERVER_ERRORS if scenario.fault == "server_error" else 1), result.to_json()
+        assert result.attempts == 1, result.to_json()
+    elif scenario.fault == "server_error":
+        # Nothing was applied, but a 5xx cannot prove it: the hook does not resend, the step finds nothing by
+        # its natural key and fails, and each Airflow retry looks it up again before it creates.
+        assert resent == faultmatrix.SERVER_ERRORS and result.attempts == faultmatrix.SERVER_ERRORS + 1
+    elif scenario.operation == "InvokeCommand":
+        # The invocation's result is lost: the ping task fails, and its retry invokes the command again.
+        assert resent == 1 and result.attempts == 2, result.to_json()
+    else:
+        # An applied create answered ambiguously is never resent: the step adopts it by its natural key.
+        assert resent == 0 and result.attempts == 1, result.to_json()
 
 
 def test_scenarios_cover_every_operation_and_fault() -> None:
-    assert len(SCENARIOS) == len(faultmatrix.OPERATIONS) * len(faultmatrix.FAULTS) == 40
+    assert len(SCENARIOS) == len(faultmatrix.OPERATIONS) * len(faultmatrix.FAULTS) == 50
     assert {s.phase for s in SCENARIOS if s.operation == "ModifyAdminStatus"} == {"teardown"}
     assert faultmatrix.summary_line([]) == "0 passed, 0 failed"
     config = faultmatrix.Scenario("CreateVpnTunnel", "read_timeout").fault_config(client_timeout_s=2)

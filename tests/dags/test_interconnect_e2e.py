@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -137,13 +138,14 @@ def test_bad_conf_is_rejected_before_any_api_call(dagbag, hook, emulator_control
     assert served == [], f"API calls after a rejected conf: {[r['operation'] for r in served]}"
 
 
-def test_lost_create_responses_are_retried_without_duplicates(dagbag, hook, emulator_control, tmp_path):
-    """Each create is applied by the API but its response is lost (504): the task fails, Airflow retries it,
-    and the retry adopts what the first try created instead of creating it again."""
+def test_lost_create_responses_are_adopted_without_duplicates(dagbag, hook, emulator_control, tmp_path):
+    """Each create is applied by the API but its response is lost (504): the create is not resent, the step
+    looks the resource up by its natural key and adopts it, in the same try."""
     conf = seeded_conf(hook, tmp_path, name="lost", ephemeral_probes=True)
     lost = ["CreateBgw", "CreateVpcAttachment", "CreateCustomerGateway", "CreateVpnConnection", "CreateVpnTunnel"]
     lost += ["CreateBgwRoute", "CreateInstances", "CreateCommand"]
     emulator_control.patch("/faults", json={"drop_responses": dict.fromkeys(lost, 1)})
+    started = time.time()
 
     ok, states = _run(dagbag, conf)
     assert ok, {k: v for k, v in states.items() if v != "success"}
@@ -153,7 +155,41 @@ def test_lost_create_responses_are_retried_without_duplicates(dagbag, hook, emul
     assert counts == {"bgws": 2, "vpcAttachments": 2, "customerGateways": 2, "vpnConnections": 2}
     assert len(state["vpnTunnels"]) == 4
     assert len(state["bgwRoutes"]) == 2
+    assert len(state["commands"]) == 2
+    logged = emulator_control.get("/requests", params={"since": started}).json()["requests"]
+    creates = [r for r in logged if r["operation"] in lost]
+    assert Counter(r["operation"] for r in creates) == {op: 2 for op in lost} | {"CreateVpnTunnel": 4}
+    assert [r["status"] for r in creates].count(504) == len(lost)
     report = _report(conf)
-    retried = {s["task_id"] for s in report["steps"] if (s["attempts"] or 0) > 1}
-    assert "home_region.create_border_gateway" in retried or "peer_region.create_border_gateway" in retried
+    retried = {s["task_id"]: s["attempts"] for s in report["steps"] if (s["attempts"] or 0) > 1}
+    assert retried == {}, retried
     assert report["connectivity"]["home_to_peer"]["ok"] and report["connectivity"]["peer_to_home"]["ok"]
+
+
+def test_the_build_waits_for_cloud_ips_and_active_attachments(dagbag, hook, emulator_control, tmp_path):
+    """JD allocates a VPN connection's cloud IPs, and activates a VPC attachment, a while after the create: the
+    customer gateways are wired only once the IPs are shown, with the IPs JD allocated."""
+    saved = emulator_control.get("/latencies").json()["latencies"]
+    # At the DAG suite's time scale (0.01): IPs after 2 s, attachments active after 1.5 s.
+    emulator_control.patch(
+        "/latencies", json={"latencies": {"vpn_connection_provision": 200, "attachment_create": 150}}
+    )
+    try:
+        conf = seeded_conf(hook, tmp_path, name="slowips", ephemeral_probes=True)
+        started = time.time()
+        ok, states = _run(dagbag, conf)
+    finally:
+        emulator_control.patch("/latencies", json={"latencies": saved})
+    assert ok, {k: v for k, v in states.items() if v != "success"}
+
+    logged = emulator_control.get("/requests", params={"since": started}).json()["requests"]
+    first_connection = min(r["time"] for r in logged if r["operation"] == "CreateVpnConnection")
+    first_wiring = min(r["time"] for r in logged if r["operation"] == "ModifyCustomerGateway")
+    assert first_wiring - first_connection >= 2.0  # not before the IPs existed
+    polls = [r for r in logged if r["operation"] in ("DescribeVpnConnection", "DescribeVpcAttachment")]
+    assert len(polls) > 4, "the sensors never polled"
+    state = emulator_control.get("/state").json()
+    connection_ips = sorted(ip for c in state["vpnConnections"] for ip in c["cloudPublicIp"])
+    wired_ips = sorted(ip for g in state["customerGateways"] for ip in g["customerIps"])
+    assert len(connection_ips) == 4 and wired_ips == connection_ips
+    assert _report(conf)["connectivity"]["peer_to_home"]["ok"]

@@ -92,8 +92,16 @@ def create_connection(api: SdkClient, site: Site, name: str = "sre") -> None:
     site.connection_id = site.create(
         api, "vpnConnection", vpnConnectionName=f"{name}-vpn", bgwId=site.bgw_id, cgwId=site.cgw_id, bgpEnabled=False
     )
-    connection = api.call("DescribeVpnConnection", site.region, vpnConnectionId=site.connection_id)
-    site.cloud_ips = connection["vpnConnection"]["cloudPublicIp"]
+    site.cloud_ips = provisioned_cloud_ips(api, site.region, site.connection_id)
+
+
+def provisioned_cloud_ips(api: SdkClient, region: str, connection_id: str) -> list[str]:
+    """The connection's two cloud public IPs, polled until JD Cloud has allocated them."""
+    return api.wait_for(
+        lambda: api.call("DescribeVpnConnection", region, vpnConnectionId=connection_id)["vpnConnection"][
+            "cloudPublicIp"
+        ]
+    )
 
 
 def create_connections(api: SdkClient, home: Site, peer: Site, home_sees: int = 2) -> None:

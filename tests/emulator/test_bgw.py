@@ -16,6 +16,7 @@ from tests.emulator.scenario import (
     expect_error,
     expect_rule_not_found,
     op_statuses,
+    provisioned_cloud_ips,
     route_table_rules,
     wait_until_connected,
 )
@@ -40,7 +41,7 @@ def _connection(api, bgw_id: str, cgw_id: str, name: str = "vpn") -> tuple[str, 
     connection_id = api.call(
         "CreateVpnConnection", REGION, vpnConnectionName=name, bgwId=bgw_id, cgwId=cgw_id, bgpEnabled=False
     )["vpnConnectionId"]
-    return connection_id, _get(api, "vpnConnection", connection_id)["cloudPublicIp"]
+    return connection_id, provisioned_cloud_ips(api, REGION, connection_id)
 
 
 def _tunnel(api, connection_id: str, cloud_ip: str, customer_ip: str, **params) -> str:
@@ -148,6 +149,42 @@ def test_bgw_create_describe_modify(api):
     assert api.call("DescribeBgws", REGION, filters=[Filter("bgwIds", ["bgw-other"])])["bgws"] == []
     assert api.call("DescribeBgws", OTHER_REGION)["totalCount"] == 0
     expect_error(api, "DescribeBgw", OTHER_REGION, 404, "NOT_FOUND", f"bgw {bgw_id} not found", bgwId=bgw_id)
+
+
+def test_a_new_vpn_connection_shows_its_cloud_ips_only_once_provisioned(api, control, latencies):
+    latencies(vpn_connection_provision=250)  # 0.5 s at the suite's time scale
+    bgw_id, cgw_id = _bgw(api), _cgw(api)
+    connection_id = api.call(
+        "CreateVpnConnection", REGION, vpnConnectionName="vpn", bgwId=bgw_id, cgwId=cgw_id, bgpEnabled=False
+    )["vpnConnectionId"]
+    creating = _get(api, "vpnConnection", connection_id)
+    assert (creating["status"], creating["cloudPublicIp"]) == ("creating", [])
+    expect_error(
+        api,
+        "CreateVpnTunnel",
+        REGION,
+        400,
+        "FAILED_PRECONDITION",
+        f"VPN connection {connection_id} is still being created",
+        vpnConnectionId=connection_id,
+        cloudPublicIp="116.196.0.9",
+        customerIp=CGW_IPS[0],
+        psk="Test_PSK_1",
+    )
+    ips = provisioned_cloud_ips(api, REGION, connection_id)
+    assert len(ips) == 2 and _get(api, "vpnConnection", connection_id)["status"] == "active"
+
+
+def test_a_stuck_provisioning_keeps_the_cloud_ips_hidden(api, control, latencies):
+    latencies(vpn_connection_provision=0)  # due at once: only the stuck fault holds it
+    bgw_id, cgw_id = _bgw(api), _cgw(api)
+    control.put("/faults", json={"stuck_transitions": [{"transition": "vpn_connection_provision"}]}).raise_for_status()
+    connection_id = api.call(
+        "CreateVpnConnection", REGION, vpnConnectionName="vpn", bgwId=bgw_id, cgwId=cgw_id, bgpEnabled=False
+    )["vpnConnectionId"]
+    assert _get(api, "vpnConnection", connection_id)["cloudPublicIp"] == []
+    control.delete("/faults").raise_for_status()
+    assert len(provisioned_cloud_ips(api, REGION, connection_id)) == 2
 
 
 def test_vpn_connection_gets_two_distinct_public_cloud_ips(api):

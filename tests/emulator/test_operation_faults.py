@@ -75,6 +75,15 @@ def test_server_error_is_a_503_envelope_and_applies_nothing(emulator, api, contr
     assert _statuses(control, "CreateVpc") == [503, 503, 200]
 
 
+def test_applied_server_error_commits_then_answers_a_500_envelope(api, control):
+    _faults(control, {"operation": "CreateBgw", "kind": "applied_server_error", "count": 1})
+    expect_error(api, "CreateBgw", REGION, 500, "INTERNAL", "failed after it was applied", bgwName="gw")
+    assert [b["bgwName"] for b in api.call("DescribeBgws", REGION)["bgws"]] == ["gw"]  # it was applied
+    assert _remaining(control) == [("CreateBgw", "applied_server_error", 0)]
+    api.call("CreateBgw", REGION, bgwName="gw2")  # spent: the next call is answered normally
+    assert _statuses(control, "CreateBgw") == [500, 200]
+
+
 def test_only_the_named_operation_is_affected(api, control):
     _faults(control, {"operation": "CreateCustomerGateway", "kind": "server_error", "count": 1})
     api.call("CreateBgw", REGION, bgwName="gw")

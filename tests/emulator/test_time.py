@@ -19,6 +19,7 @@ from tests.emulator.scenario import (
     launch_vm,
     negotiation,
     op_statuses,
+    provisioned_cloud_ips,
 )
 from tests.sdk_client import SdkClient
 
@@ -52,9 +53,7 @@ def test_a_lone_tunnel_stays_down(api, control):
     connection_id = api.call("CreateVpnConnection", lone.region, vpnConnectionName="v", bgwId=bgw_id, cgwId=cgw_id)[
         "vpnConnectionId"
     ]
-    cloud_ip = api.call("DescribeVpnConnection", lone.region, vpnConnectionId=connection_id)["vpnConnection"][
-        "cloudPublicIp"
-    ][0]
+    cloud_ip = provisioned_cloud_ips(api, lone.region, connection_id)[0]
     tunnel_id = api.call(
         "CreateVpnTunnel",
         lone.region,

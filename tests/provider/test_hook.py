@@ -120,6 +120,29 @@ def test_ambiguous_failure_of_a_create_is_not_resent(hook: JDCloudHook, api_serv
     assert len(api_server.requests) == 1
 
 
+@pytest.mark.parametrize(("code", "status"), [(500, "INTERNAL"), (502, "SOURCE_UNAVAILABLE"), (503, "UNAVAILABLE")])
+def test_a_create_answered_with_a_json_5xx_is_not_resent(
+    hook: JDCloudHook, api_server: ScriptedApi, code: int, status: str
+) -> None:
+    """A backend may commit a create and then fail: only the caller, looking it up by name, can tell."""
+    api_server.fail(code, status, "backend failed")
+    api_server.reply({"bgwId": "bgw-2"})
+
+    with pytest.raises(ServerError) as raised:
+        hook.create_bgw("home")
+    assert raised.value.ambiguous
+    assert len(api_server.requests) == 1
+
+
+def test_a_create_is_resent_after_a_rate_limit(hook: JDCloudHook, api_server: ScriptedApi) -> None:
+    """A 429 proves nothing was applied."""
+    api_server.fail(429, "RATE_LIMIT", "slow down")
+    api_server.reply({"bgwId": "bgw-2"})
+
+    assert hook.create_bgw("home") == "bgw-2"
+    assert len(api_server.requests) == 2
+
+
 def test_body_without_request_id_is_a_transport_error(hook: JDCloudHook, api_server: ScriptedApi) -> None:
     for _ in range(4):
         api_server.raw(200, '{"result": {"bgwId": "bgw-1"}}')

@@ -53,6 +53,26 @@ def test_instances_running_fails_on_a_stopped_instance(hook: JDCloudHook, api_se
     assert check(hook, targets) == WaitCheck(False, True, "instance i-1 is stopped")
 
 
+def test_vpn_connections_provisioned_waits_for_both_cloud_ips(hook: JDCloudHook, api_server: ScriptedApi) -> None:
+    api_server.reply({"vpnConnection": {"vpnConnectionId": "vc-1", "cloudPublicIp": [], "status": "creating"}})
+    api_server.reply({"vpnConnection": {"vpnConnectionId": "vc-1", "cloudPublicIp": ["1.1.1.1", "1.1.1.2"]}})
+    api_server.fail(404, "NOT_FOUND", "gone")
+    targets = [{"region": REGION, "vpn_connection_id": "vc-1"}]
+    check = get_waiter("vpn_connections_provisioned")
+
+    assert check(hook, targets) == WaitCheck(False, False, f"vc-1({REGION}) cloud IPs not yet")
+    assert check(hook, targets) == WaitCheck(True, False, f"vc-1({REGION}) cloud IPs ['1.1.1.1', '1.1.1.2']")
+    assert check(hook, targets) == WaitCheck(False, True, "VPN connection vc-1 no longer exists")
+
+
+def test_vpc_attachment_being_deleted_is_terminal(hook: JDCloudHook, api_server: ScriptedApi) -> None:
+    api_server.reply({"vpcAttachment": {"vpcAttachmentId": "va-1", "status": "deleting"}})
+    targets = [{"region": REGION, "vpc_attachment_id": "va-1"}]
+
+    check = get_waiter("vpc_attachments_active")(hook, targets)
+    assert check == WaitCheck(False, True, "VPC attachment va-1 is being deleted")
+
+
 def test_vpc_attachments_active(hook: JDCloudHook, api_server: ScriptedApi) -> None:
     api_server.reply({"vpcAttachment": {"vpcAttachmentId": "va-1", "status": "active"}})
     api_server.fail(404, "NOT_FOUND", "gone")

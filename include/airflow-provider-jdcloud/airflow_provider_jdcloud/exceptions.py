@@ -2,7 +2,9 @@
 
 JD Cloud error envelopes carry ``error.code`` (the HTTP status as an int), ``error.status`` (a string
 class such as ``INVALID_ARGUMENT``) and a free-text ``error.message``. :func:`error_from_response`
-maps them to the classes below; ``retryable`` tells the hook's retry policy whether to try again.
+maps them to the classes below; ``retryable`` tells the hook's retry policy whether to try again, and
+``ambiguous`` whether the request may have been applied although it failed (then a create is not resent:
+the caller looks the resource up by its natural key instead).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ class JDCloudError(Exception):
     """
 
     retryable: bool = False
+    ambiguous: bool = False  # the request may have been applied although it failed
 
     def __init__(self, operation: str, message: str) -> None:
         super().__init__(message)
@@ -125,19 +128,24 @@ class Cancelled(JDCloudApiError):
 
 
 class ServerError(JDCloudApiError):
-    """5xx (``INTERNAL``, ``UNKNOWN``, ``UNAVAILABLE``, ...): a server-side failure; retry after a backoff."""
+    """5xx (``INTERNAL``, ``UNKNOWN``, ``UNAVAILABLE``, ...): a server-side failure; retry after a backoff.
+
+    Ambiguous: a backend may have committed the change before failing, or a gateway may have answered 502/504
+    for a request its backend went on to apply.
+    """
 
     default_http_code = 500
     statuses = ("UNKNOWN", "INTERNAL", "NOT_IMPLEMENTED", "SOURCE_UNAVAILABLE", "UNAVAILABLE")
     retryable = True
+    ambiguous = True
 
 
 class JDCloudTransportError(JDCloudError):
     """The API could not be reached or answered with something that is not a JD Cloud envelope.
 
-    Covers connection errors, timeouts and non-JSON bodies; retried like a server error, except that
-    an ``ambiguous`` one (the request may have been applied: a read timeout, a gateway's non-JSON
-    answer) is never retried for a create, which could then exist twice. The caller looks it up instead.
+    Covers connection errors, timeouts and non-JSON bodies; retried like a server error. It is
+    ``ambiguous`` (the request may have been applied: a read timeout, a gateway's non-JSON answer) unless
+    the connection was never made.
 
     :param ambiguous: whether the server may have applied the request
     """

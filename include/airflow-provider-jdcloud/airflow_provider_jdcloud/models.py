@@ -156,7 +156,9 @@ class CustomerGateway(JDCloudModel):
 class VpnConnection(JDCloudModel):
     """A VPN connection between a border gateway and a customer gateway.
 
-    ``cloud_public_ip`` holds the two cloud-side public IPs (singular name, list value, as in the API).
+    ``cloud_public_ip`` holds the two cloud-side public IPs (singular name, list value, as in the API); it
+    may be empty while the connection is being created. ``status`` is not documented by JD Cloud: wait on the
+    IPs, not on it.
     """
 
     vpn_connection_id: str
@@ -168,6 +170,7 @@ class VpnConnection(JDCloudModel):
     cloud_public_ip: LooseList[str] = []
     providers: LooseList[str] = []
     ha_status: str | None = None
+    status: str | None = None
     description: str | None = None
     traffic_selectors: LooseList[dict[str, Any]] = []
     charge: dict[str, Any] | None = None

@@ -102,11 +102,24 @@ def route_tables_have_routes(hook: JDCloudHook, targets: list[Target]) -> WaitCh
 
 
 def vpc_attachments_active(hook: JDCloudHook, targets: list[Target]) -> WaitCheck:
-    """Every VPC attachment ``active``."""
+    """Every VPC attachment ``active``; one being deleted or gone will never be."""
 
     def observe(target: Target) -> tuple[bool, str]:
         attachment = _describe(hook.describe_vpc_attachment, target, "vpc_attachment_id", "VPC attachment")
+        if attachment.status == "deleting":
+            raise _Terminal(f"VPC attachment {attachment.vpc_attachment_id} is being deleted")
         return attachment.status == "active", f"{attachment.vpc_attachment_id}({target['region']}) {attachment.status}"
+
+    return _check_targets(targets, observe)
+
+
+def vpn_connections_provisioned(hook: JDCloudHook, targets: list[Target]) -> WaitCheck:
+    """Every VPN connection shows its two cloud public IPs (JD allocates them on create; it may take a moment)."""
+
+    def observe(target: Target) -> tuple[bool, str]:
+        connection = _describe(hook.describe_vpn_connection, target, "vpn_connection_id", "VPN connection")
+        ips = connection.cloud_public_ip
+        return len(ips) == 2, f"{connection.vpn_connection_id}({target['region']}) cloud IPs {ips or 'not yet'}"
 
     return _check_targets(targets, observe)
 
@@ -126,6 +139,7 @@ WAITERS: dict[str, Callable[[JDCloudHook, list[Target]], WaitCheck]] = {
     "instances_running": instances_running,
     "route_tables_have_routes": route_tables_have_routes,
     "vpc_attachments_active": vpc_attachments_active,
+    "vpn_connections_provisioned": vpn_connections_provisioned,
     "invocations_finished": invocations_finished,
 }
 

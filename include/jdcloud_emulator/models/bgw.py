@@ -260,7 +260,8 @@ class BgwBackend(RegionalBackend):
         local_asn: int,
         description: str,
     ) -> VpnConnection:
-        """Create a connection with two distinct cloud public IPs from the region's pool."""
+        """Create a connection; its two distinct cloud public IPs from the region's pool are shown (and usable)
+        once the connection is provisioned (latency ``vpn_connection_provision``)."""
         self.get_bgw(region, bgw_id)
         self.get_customer_gateway(region, cgw_id)
         if len(self.connections_of_bgw(bgw_id)) >= CONNECTIONS_PER_BGW:
@@ -276,6 +277,7 @@ class BgwBackend(RegionalBackend):
             bgp_enabled=bgp_enabled,
             local_asn=local_asn,
             cloud_public_ip=[self._allocate_public_ip(region), self._allocate_public_ip(region)],
+            provisioned_at=self.cloud.now() + self.cloud.latency("vpn_connection_provision"),
         )
 
     def _allocate_public_ip(self, region: str) -> str:
@@ -289,6 +291,12 @@ class BgwBackend(RegionalBackend):
 
     def get_vpn_connection(self, region: str, connection_id: str) -> VpnConnection:
         return self.get_in_region(self.state.vpn_connections, "vpnConnection", region, connection_id)
+
+    def connection_provisioned(self, connection: VpnConnection, now: float) -> bool:
+        """Whether the connection's cloud public IPs are allocated: before that it is ``creating``, IPs empty."""
+        return now >= connection.provisioned_at and not self.cloud.faults.is_stuck(
+            "vpn_connection_provision", connection.vpn_connection_id
+        )
 
     def connections_of_bgw(self, bgw_id: str) -> list[VpnConnection]:
         return [c for c in self.state.vpn_connections.values() if c.bgw_id == bgw_id]
@@ -306,6 +314,10 @@ class BgwBackend(RegionalBackend):
 
     def vpn_connection_json(self, connection: VpnConnection) -> dict:
         data = connection.to_json()
+        provisioned = self.connection_provisioned(connection, self.cloud.now())
+        data["status"] = "active" if provisioned else "creating"
+        if not provisioned:
+            data["cloudPublicIp"] = []
         data["haStatus"] = self.ha_status(connection, self.cloud.now())
         data["charge"] = {"chargeMode": "postpaid_by_usage", "chargeStatus": "normal"}
         return data
@@ -360,6 +372,8 @@ class BgwBackend(RegionalBackend):
         """Create one tunnel of a (cloud IP, CGW IP) pair; ``settings`` are ``VpnTunnel`` fields (PSK, IKE, IPsec)."""
         connection = self.get_vpn_connection(region, vpn_connection_id)
         cgw = self.get_customer_gateway(region, connection.cgw_id)
+        if not self.connection_provisioned(connection, self.cloud.now()):
+            raise FailedPrecondition(f"VPN connection {vpn_connection_id} is still being created")
         if cloud_public_ip not in connection.cloud_public_ip:
             raise InvalidArgument(
                 f"cloudPublicIp {cloud_public_ip} is not a cloud IP of VPN connection {vpn_connection_id}"

@@ -138,6 +138,7 @@ class CustomerGateway(Resource, id_field="customer_gateway_id", id_prefix="cgw")
 
 
 class VpnConnection(Resource, id_field="vpn_connection_id", id_prefix="vpnc"):
+    internal_fields: ClassVar[frozenset[str]] = frozenset({"region_id", "provisioned_at"})
     vpn_connection_id: str
     vpn_connection_name: str
     description: str = ""
@@ -152,6 +153,7 @@ class VpnConnection(Resource, id_field="vpn_connection_id", id_prefix="vpnc"):
     az: str = ""
     created_time: str
     updated_time: str
+    provisioned_at: float = 0.0  # when its cloud public IPs are allocated (shown)
 
 
 IKE_IPSEC_FIELDS = (

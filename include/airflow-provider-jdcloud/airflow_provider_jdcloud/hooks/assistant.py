@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from airflow_provider_jdcloud.exceptions import NotFound
-from airflow_provider_jdcloud.hooks.base import JDCloudBaseHook
+from airflow_provider_jdcloud.hooks.base import JDCloudBaseHook, create_or_adopt
 from airflow_provider_jdcloud.models import Invocation
 
 
@@ -46,16 +46,25 @@ class JDCloudAssistantHook(JDCloudBaseHook):
     def ensure_command(self, command_name: str, script: str, *, timeout: int = 60, region: str | None = None) -> str:
         """Return the id of the command named ``command_name`` running ``script``, creating it if needed.
 
-        A command of that name with another script is replaced, so names stay unique.
+        A command of that name with another script is replaced, so names stay unique. A create answered
+        ambiguously (a 5xx, a timeout) is looked up again, not resent.
         """
         content = _command_content(script)
-        for command in self.describe_commands(command_names=[command_name], region=region):
-            if command.get("commandName") != command_name:
-                continue
-            if command.get("commandContent") == content:
-                return command["commandId"]
-            self.delete_commands([command["commandId"]], region=region)
-        return self.create_command(command_name, script, timeout=timeout, region=region)
+
+        def find() -> str | None:
+            for command in self.describe_commands(command_names=[command_name], region=region):
+                if command.get("commandName") != command_name:
+                    continue
+                if command.get("commandContent") == content:
+                    return command["commandId"]
+                self.delete_commands([command["commandId"]], region=region)
+            return None
+
+        return find() or create_or_adopt(
+            f"command {command_name}",
+            lambda: self.create_command(command_name, script, timeout=timeout, region=region),
+            find,
+        )
 
     def invoke_command(self, command_id: str, instance_ids: Sequence[str], *, region: str | None = None) -> str:
         """Run a command now on up to 50 instances and return the invocation id."""

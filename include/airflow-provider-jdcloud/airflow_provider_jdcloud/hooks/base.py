@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Self, TypeVar
 
@@ -55,6 +55,7 @@ SECRET_FIELDS = frozenset({"psk", "password"})
 M = TypeVar("M", bound=JDCloudModel)
 Filters = Mapping[str, str | Sequence[str] | None]
 
+_log = logging.getLogger(__name__)
 _sdk_log = logging.getLogger("airflow_provider_jdcloud.sdk")
 
 
@@ -276,7 +277,10 @@ class JDCloudBaseHook(BaseHook):
         """Call one API operation and return its ``result`` (``{}`` when empty).
 
         Throttling, server and transport errors are retried with exponential backoff and jitter, up to
-        ``max_attempts`` attempts; every other error is raised at once.
+        ``max_attempts`` attempts; every other error is raised at once. An operation that is not safe to
+        resend (a create, an invocation) is retried only after an answer proving nothing was applied (429,
+        a refused connection): after a 5xx or a timeout its error is raised, ``ambiguous``, for the caller
+        to look the resource up by its natural key.
 
         :param operation: a key of :data:`OPERATIONS`, e.g. ``DescribeVpnTunnel``
         :param params: request parameters in the API's camelCase; ``None`` values are left out
@@ -348,7 +352,7 @@ class JDCloudBaseHook(BaseHook):
             if not isinstance(err, JDCloudError) or not err.retryable:
                 return False
             # Resending a create (or an invocation) whose first try may have been applied could duplicate it.
-            return resend_safe or not (isinstance(err, JDCloudTransportError) and err.ambiguous)
+            return resend_safe or not err.ambiguous
 
         return tenacity.Retrying(
             retry=tenacity.retry_if_exception(should_retry),
@@ -388,6 +392,25 @@ class JDCloudBaseHook(BaseHook):
     def _delete(self, resource: Resource[M], resource_id: str, region: str | None) -> None:
         """Call ``Delete<name>`` for one id."""
         self.call(f"Delete{resource.name}", {resource.id_key: resource_id}, region=region)
+
+
+def create_or_adopt(what: str, create: Callable[[], str], find: Callable[[], str | None]) -> str:
+    """Call ``create`` and return the new id; after an ambiguous failure return the id ``find`` sees instead.
+
+    The hook never resends a create after an answer that may hide an applied change (a 5xx, a timeout, a
+    lost response), so this looks the resource up by its natural key: found, it is the one this call made.
+    Not found, the error is raised; Airflow's retry of the task looks it up again before creating.
+    """
+    try:
+        return create()
+    except JDCloudError as error:
+        if not error.ambiguous:
+            raise
+        found = find()
+        if found is None:
+            raise
+        _log.warning("%s: the create failed ambiguously (%s) but was applied: adopting %s", what, error, found)
+        return found
 
 
 def _lookup(operation: str) -> ApiOperation:

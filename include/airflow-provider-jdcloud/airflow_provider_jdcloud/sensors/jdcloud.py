@@ -139,3 +139,9 @@ class JDCloudVpcAttachmentsActiveSensor(JDCloudWaiterSensor):
     """Wait until every VPC attachment (``{region, vpc_attachment_id}``) is ``active``."""
 
     waiter_name = "vpc_attachments_active"
+
+
+class JDCloudVpnConnectionsProvisionedSensor(JDCloudWaiterSensor):
+    """Wait until every VPN connection (``{region, vpn_connection_id}``) shows its two cloud public IPs."""
+
+    waiter_name = "vpn_connections_provisioned"
