@@ -68,8 +68,13 @@ def step_records(ti: Any) -> list[dict[str, Any]]:
 
 
 def resources_and_drift(ti: Any, steps: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Gather resource ids per side and every drift finding from the steps' XCom results."""
+    """Gather resource ids per side and every drift finding from the steps' XCom results.
+
+    A new VPN connection's cloud IPs are allocated after its create returned, so they are read from the
+    tunnels, each of which names its cloud IP.
+    """
     resources: dict[str, dict[str, Any]] = {"home": {}, "peer": {}}
+    tunnel_ips: dict[str, dict[int, str]] = {"home": {}, "peer": {}}
     drift: list[dict[str, Any]] = []
     for step in steps:
         if step["status"] != "success":
@@ -80,14 +85,18 @@ def resources_and_drift(ti: Any, steps: list[dict[str, Any]]) -> tuple[dict[str,
                 continue
             side = resources[item["side"]]
             for key in RESOURCE_KEYS:
-                if key in item:
+                if item.get(key):
                     side[key] = item[key]
             if "vpn_tunnel_id" in item and item["vpn_tunnel_id"] not in side.setdefault("vpn_tunnel_ids", []):
                 side["vpn_tunnel_ids"].append(item["vpn_tunnel_id"])  # sensors echo the tunnels they waited for
+            if "vpn_tunnel_id" in item and "cloud_ip" in item:
+                tunnel_ips[item["side"]][item["index"]] = item["cloud_ip"]
             if not step["task_id"].endswith(SENSOR_SUFFIXES):
                 drift.extend({**d, "task_id": step["task_id"]} for d in item.get("drift") or [])
-    for side in resources.values():
+    for name, side in resources.items():
         side.get("vpn_tunnel_ids", []).sort()
+        if tunnel_ips[name]:
+            side["cloud_ips"] = [tunnel_ips[name][index] for index in sorted(tunnel_ips[name])]
     return resources, drift
 
 

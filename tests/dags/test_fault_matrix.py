@@ -95,8 +95,10 @@ def test_fault_scenario(
         assert result.attempts == 1, result.to_json()
     elif scenario.fault == "server_error":
         # Nothing was applied, but a 5xx cannot prove it: the hook does not resend, the step finds nothing by
-        # its natural key and fails, and each Airflow retry looks it up again before it creates.
-        assert resent == faultmatrix.SERVER_ERRORS and result.attempts == faultmatrix.SERVER_ERRORS + 1
+        # its natural key and fails, and each Airflow retry looks it up again before it creates. (Two 503s hit
+        # one task twice, or the home and peer tasks of a step that runs on both sides at once, once each.)
+        assert resent == faultmatrix.SERVER_ERRORS, result.to_json()
+        assert 2 <= result.attempts <= faultmatrix.SERVER_ERRORS + 1, result.to_json()
     elif scenario.operation == "InvokeCommand":
         # The invocation's result is lost: the ping task fails, and its retry invokes the command again.
         assert resent == 1 and result.attempts == 2, result.to_json()

@@ -192,4 +192,8 @@ def test_the_build_waits_for_cloud_ips_and_active_attachments(dagbag, hook, emul
     connection_ips = sorted(ip for c in state["vpnConnections"] for ip in c["cloudPublicIp"])
     wired_ips = sorted(ip for g in state["customerGateways"] for ip in g["customerIps"])
     assert len(connection_ips) == 4 and wired_ips == connection_ips
-    assert _report(conf)["connectivity"]["peer_to_home"]["ok"]
+    report = _report(conf)
+    assert report["connectivity"]["peer_to_home"]["ok"]
+    allocated = {c["vpnConnectionId"]: c["cloudPublicIp"] for c in state["vpnConnections"]}
+    for side in ("home", "peer"):  # the report shows the IPs JD allocated after the create returned
+        assert report["resources"][side]["cloud_ips"] == allocated[report["resources"][side]["vpn_connection_id"]]
