@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -163,9 +163,9 @@ def _recreate_tunnels(ic: Interconnect, region: str, tunnels: list[VpnTunnel]) -
         _recreate_tunnel(ic, region, tunnel)
 
 
-def _set_admin_status(ic: Interconnect, site: Site, status: str) -> None:
+def _set_admin_status(ic: Interconnect, site: Site, status: Literal["UP", "DOWN"]) -> None:
     for tunnel in site.tunnels:
-        ic.hook.modify_vpn_tunnel_admin_status(tunnel.vpn_tunnel_id, status, region=site.region)  # type: ignore[arg-type]
+        ic.hook.modify_vpn_tunnel_admin_status(tunnel.vpn_tunnel_id, status, region=site.region)
 
 
 def _modify_tunnels(ic: Interconnect, site: Site, spec: VpnTunnelModifySpec) -> None:
