@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 # The sections, one title each, whichever tests add to them.
-BAD_INPUT = "bad input table (each line: a malformed conf, rejected before any mutating call)"
+BAD_INPUT = "bad input table (each line: a malformed conf, the layer that rejected it, the mutating calls its run made)"
 RESILIENCE = "concurrency, restarts, credentials"
 SECRET_SCAN = "secret scan (real task runner; hits of the PSK, AK and SK)"
 

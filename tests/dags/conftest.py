@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -109,21 +110,29 @@ def create_calls(control: httpx.Client, since: float = 0) -> dict[str, int]:
     return counts
 
 
-@pytest.fixture(autouse=True)
-def isolated_dag_params(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Put every DAG param back to its default after each test.
+@contextmanager
+def preserved_params(dagbag: Any) -> Iterator[None]:
+    """Put every DAG param of ``dagbag`` back to its value of now when the block ends.
 
     ``dag.test()`` resolves a run's conf into the tasks' own Param objects, so in one process a run's conf
     would become the next run's defaults (a worker parses the DAG afresh for each task).
     """
-    if "dagbag" not in request.fixturenames:
-        yield
-        return
-    dagbag = request.getfixturevalue("dagbag")
     holders = [dag.params for dag in dagbag.dags.values()]
     holders += [task.params for dag in dagbag.dags.values() for task in dag.tasks]
     params = [holder.get_param(key) for holder in holders for key in holder]
     saved = [(param, copy.deepcopy(param.value)) for param in params]
-    yield
-    for param, value in saved:
-        param.value = value
+    try:
+        yield
+    finally:
+        for param, value in saved:
+            param.value = value
+
+
+@pytest.fixture(autouse=True)
+def isolated_dag_params(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Put every DAG param back to its default after each test that uses the dagbag."""
+    if "dagbag" not in request.fixturenames:
+        yield
+        return
+    with preserved_params(request.getfixturevalue("dagbag")):
+        yield
