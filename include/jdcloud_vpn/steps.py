@@ -213,15 +213,9 @@ def ensure_vpn_connection(
                 f"VPN connection {name} ({connection.vpn_connection_id}) joins bgw {connection.bgw_id} and cgw "
                 f"{connection.cgw_id}, not {bgw_id} and {cgw_id}: delete it or rename the interconnect"
             )
-        if connection.bgp_enabled != conf.bgp_enabled:
-            drift.append(
-                _drift(
-                    f"vpnConnection {connection.vpn_connection_id}",
-                    "bgpEnabled",
-                    conf.bgp_enabled,
-                    connection.bgp_enabled,
-                )
-            )
+        if bool(connection.bgp_enabled) != conf.bgp_enabled:
+            resource = f"vpnConnection {connection.vpn_connection_id}"
+            drift.append(_drift(resource, "bgpEnabled", conf.bgp_enabled, bool(connection.bgp_enabled)))
         if _repairing(conf, drift):
             hook.modify_vpn_connection(connection.vpn_connection_id, bgp_enabled=conf.bgp_enabled, region=region)
             drift = _repaired(drift)
@@ -346,8 +340,10 @@ def repair_vpn_tunnel(
         body["psk"] = psk
     spec = VpnTunnelModifySpec.model_validate(body)
     hook.modify_vpn_tunnel_admin_status(tunnel_id, "DOWN", region=region)
-    hook.modify_vpn_tunnel(tunnel_id, spec, region=region)
-    hook.modify_vpn_tunnel_admin_status(tunnel_id, "UP", region=region)
+    try:
+        hook.modify_vpn_tunnel(tunnel_id, spec, region=region)
+    finally:  # a failed modify leaves the tunnel negotiating as before, not down
+        hook.modify_vpn_tunnel_admin_status(tunnel_id, "UP", region=region)
 
 
 # --------------------------------------------------------------------- routing step: static routes
