@@ -48,8 +48,9 @@ def build_interconnect(conf: Any, *, after: list[Any]) -> Build:
     # Routing: static routes on both border gateways, then wait until the VPC route tables learn them.
     routes_learned = tasks.static_routing(conf, gateways["home"], gateways["peer"], connections, after=tunnels_up)
 
-    # Test steps a/b: probe VMs, started early (they take longest), then wait until both run.
+    # Test steps a/b: probe VMs, started early (they take longest), then wait until both run. Like every create,
+    # not before the key is known good: a bad key must leave the cloud untouched.
     probes = tasks.probe_vms(conf)
-    cross_downstream(after, [probes[side] for side in SIDES])
+    cross_downstream([*after, psk], [probes[side] for side in SIDES])
 
     return Build(conf, routes_learned, probes)

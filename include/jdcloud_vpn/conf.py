@@ -424,6 +424,15 @@ class InterconnectConf(_FrozenModel):
         le=65499,
         description="BGP ASN of the customer gateways; required by the API even for static routing.",
     )
+    on_drift: Literal["repair", "report"] = Field(
+        default="repair",
+        description=(
+            "What a rerun does with an adopted resource whose settings differ from this conf: repair = modify "
+            "it back (tunnel PSK and IKE/IPsec, VPC attachment propagation, VPN connection BGP, static route next "
+            "hop); report = only list the difference in the run report. A setting JD Cloud cannot modify fails "
+            "the step in repair mode."
+        ),
+    )
     timeouts: WaitConf = Field(default=WaitConf(), description="Timeout and poll interval of each wait.")
     ping: PingConf = Field(default=PingConf(), description="Ping test settings.")
     report_dir: str = Field(default="reports", min_length=1, description="Directory of the test reports.")

@@ -12,12 +12,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
-from airflow_provider_jdcloud.models import VpnTunnel
+from airflow_provider_jdcloud.mirror import mirror_mismatch
 from include.jdcloud_vpn import naming
 from include.jdcloud_vpn.conf import CreateProbe, InterconnectConf, Side
-
-IKE_PROPOSAL = ("ike_mode", "ike_key_exchange", "ike_cipher", "ike_auth")
-IPSEC_PROPOSAL = ("ipsec_cipher", "ipsec_auth", "ipsec_key_exchange")
 
 
 @dataclass(frozen=True)
@@ -134,43 +131,8 @@ def _check_tunnels(hook: JDCloudHook, conf: InterconnectConf, side: Side, remote
     remote_tunnels = hook.describe_vpn_tunnels(
         vpn_connection_id=remote_connection.vpn_connection_id, region=remote_region
     )
-    findings = [_compare(t, remote_tunnels, side, remote) for t in tunnels if t.admin_status == "UP"]
+    findings = [mirror_mismatch(t, remote_tunnels, side, remote) for t in tunnels if t.admin_status == "UP"]
     reason, detail = next(
         (f for f in findings if f), ("tunnel_down_negotiating", f"tunnels {names} match their peers but are not UP yet")
     )
     raise _Blocked(hop, reason, detail)
-
-
-def _compare(tunnel: VpnTunnel, remote_tunnels: list[VpnTunnel], side: str, remote: str) -> tuple[str, str] | None:
-    mirror = next(
-        (
-            r
-            for r in remote_tunnels
-            if r.cloud_public_ip == tunnel.customer_ip and r.customer_ip == tunnel.cloud_public_ip
-        ),
-        None,
-    )
-    pair = f"tunnel {tunnel.vpn_tunnel_id} ({side})"
-    if mirror is None:
-        return (
-            "tunnel_missing_peer",
-            f"{pair} has no {remote} tunnel from {tunnel.customer_ip} to {tunnel.cloud_public_ip}",
-        )
-    pair += f" and {mirror.vpn_tunnel_id} ({remote})"
-    if mirror.admin_status == "DOWN":
-        return "tunnel_admin_down", f"{mirror.vpn_tunnel_id} on the {remote} side has adminStatus DOWN"
-    if _secret(tunnel) != _secret(mirror):
-        return "tunnel_down_psk_mismatch", f"{pair} use different pre-shared keys"
-    if tunnel.ike_version != mirror.ike_version:
-        return "tunnel_down_ike_version_mismatch", f"{pair}: IKE {tunnel.ike_version} vs {mirror.ike_version}"
-    for field in IKE_PROPOSAL + IPSEC_PROPOSAL:
-        if field == "ike_mode" and tunnel.ike_version == "v2":
-            continue
-        if getattr(tunnel, field) != getattr(mirror, field):
-            values = f"{getattr(tunnel, field)} vs {getattr(mirror, field)}"
-            return "tunnel_down_proposal_mismatch", f"{pair}: {field} {values}"
-    return None
-
-
-def _secret(tunnel: VpnTunnel) -> str | None:
-    return tunnel.psk.get_secret_value() if tunnel.psk is not None else None

@@ -110,11 +110,19 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += ["", "## Diagnosis", ""]
         for direction, found in diagnosis.items():
             lines.append(f"- {direction}: **{found['reason']}** at {found['hop']}: {found['detail']}")
-    if report.get("drift"):
-        lines += ["", "## Drift (adopted resources that differ from the conf)", ""]
+    drift = report.get("drift") or []
+    repairs = [d for d in drift if d.get("repaired")]
+    if repairs:
+        lines += ["", "## Repairs (adopted resources modified back to the conf)", ""]
+        lines += markdown_table(
+            ["resource", "field", "was", "now"],
+            ([d["resource"], d["field"], d["actual"], d["expected"]] for d in repairs),
+        )
+    if len(repairs) < len(drift):
+        lines += ["", "## Drift (adopted resources that differ from the conf, not repaired)", ""]
         lines += markdown_table(
             ["resource", "field", "expected", "actual"],
-            ([d["resource"], d["field"], d["expected"], d["actual"]] for d in report["drift"]),
+            ([d["resource"], d["field"], d["expected"], d["actual"]] for d in drift if not d.get("repaired")),
         )
     lines += ["", "## Resources", "", "```json", json.dumps(report["resources"], indent=2, sort_keys=True), "```", ""]
     return "\n".join(lines)

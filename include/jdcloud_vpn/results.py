@@ -19,12 +19,14 @@ class Result(BaseModel):
 
 
 class Drift(Result):
-    """An adopted resource whose ``field`` differs from what the conf wants."""
+    """An adopted resource whose ``field`` differed from what the conf wants; ``repaired`` when the step
+    modified it back to the conf (``on_drift: repair``)."""
 
     resource: str
     field: str
     expected: JsonValue
     actual: JsonValue
+    repaired: bool = False
 
 
 class SiteResult(Result):
@@ -111,12 +113,14 @@ class VpnTunnel(SiteResult):
 
 
 class RouteTableTarget(Result):
-    """A VPC route table that must learn ``destination`` with the border gateway as next hop."""
+    """A VPC route table that must learn ``destination`` with the border gateway as next hop; the border
+    gateway sends it to ``vpn_connection_id``."""
 
     region: Region
     route_table_id: str
     destination: str
     bgw_id: str
+    vpn_connection_id: str | None = None
 
 
 class StaticRoute(SiteResult):

@@ -1,7 +1,9 @@
 """The tutorial's steps as idempotent functions: each looks up its resource by a deterministic name (or a
-natural key), adopts it when found, creates it otherwise, and reports drift from the conf. A create that
-fails in a way that may have applied it (a 5xx, a timeout) is never resent: the resource is looked up by its
-natural key again and adopted, or the error goes to Airflow, whose retry of the task looks it up first.
+natural key), adopts it when found, creates it otherwise, and handles drift from the conf: with
+``on_drift: repair`` (the default) an adopted resource is modified back to the conf, with ``report`` the
+difference is only reported. A difference JD Cloud cannot modify fails a repairing step (:class:`StepConflict`).
+A create that fails in a way that may have applied it (a 5xx, a timeout) is never resent: the resource is
+looked up by its natural key again and adopted, or the error goes to Airflow, whose retry looks it up first.
 
 Every function returns a result model of :mod:`results` (resource ids, ``created`` and ``drift``); none
 returns or logs a secret.
@@ -16,7 +18,7 @@ from typing import Any
 from airflow_provider_jdcloud.exceptions import FailedPrecondition, NotFound
 from airflow_provider_jdcloud.hooks.base import create_or_adopt
 from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
-from airflow_provider_jdcloud.models import Instance, VpnTunnelSpec
+from airflow_provider_jdcloud.models import Instance, VpnTunnelModifySpec, VpnTunnelSpec
 from airflow_provider_jdcloud.models import VpnTunnel as ApiVpnTunnel
 from include.jdcloud_vpn import naming
 from include.jdcloud_vpn.conf import SIDES, CreateProbe, InterconnectConf, Side
@@ -50,6 +52,25 @@ def _id_of(resource: Any, id_field: str) -> str | None:
 def _drift(resource: str, field: str, expected: Any, actual: Any) -> Drift:
     log.warning("Drift on %s: %s is %r, the conf wants %r", resource, field, actual, expected)
     return Drift(resource=resource, field=field, expected=expected, actual=actual)
+
+
+def _repairing(conf: InterconnectConf, drift: list[Drift]) -> bool:
+    """Whether the step modifies the adopted resource back to the conf: drift found, ``on_drift: repair``."""
+    return bool(drift) and conf.on_drift == "repair"
+
+
+def _repaired(drift: list[Drift]) -> list[Drift]:
+    for item in drift:
+        log.info("Repaired %s: %s is now %r", item.resource, item.field, item.expected)
+    return [item.model_copy(update={"repaired": True}) for item in drift]
+
+
+def _immutable(drift: Drift, why: str) -> StepConflict:
+    """The error of a repairing step that found a difference JD Cloud cannot modify."""
+    return StepConflict(
+        f"{drift.resource}: {drift.field} is {drift.actual!r} but the conf wants {drift.expected!r}, and {why}: "
+        f"delete the resource (teardown DAG) and build again, or run with on_drift=report"
+    )
 
 
 # --------------------------------------------------------------------- precondition: the two sites exist
@@ -128,6 +149,15 @@ def ensure_vpc_attachment(hook: JDCloudHook, conf: InterconnectConf, side: Side,
         actual_subnets = sorted(i.subnet_id for i in attachment.propagate_cidr_infos if i.subnet_id)
         if subnet_ids is not None and actual_subnets != sorted(subnet_ids):
             drift.append(_drift(f"vpcAttachment {attachment_id}", "subnetIds", sorted(subnet_ids), actual_subnets))
+        if _repairing(conf, drift):  # the propagation is replaced in full
+            hook.modify_vpc_attachment(
+                attachment_id,
+                vpc_id=site.vpc_id,
+                propagate_type=site.propagate,
+                subnet_ids=subnet_ids,
+                region=site.region,
+            )
+            drift = _repaired(drift)
     else:
         attachment_id = create_or_adopt(
             f"VPC attachment {name}",
@@ -172,6 +202,8 @@ def ensure_customer_gateway(hook: JDCloudHook, conf: InterconnectConf, side: Sid
         cgw_id = cgw.customer_gateway_id
         if cgw.bgp_asn != conf.customer_gateway_bgp_asn:
             drift.append(_drift(f"customerGateway {cgw_id}", "bgpAsn", conf.customer_gateway_bgp_asn, cgw.bgp_asn))
+        if _repairing(conf, drift):
+            raise _immutable(drift[0], "JD Cloud cannot modify a customer gateway's BGP ASN")
     log.info("%s customer gateway %s (%s) in %s", "Adopted" if cgw else "Created", name, cgw_id, region)
     return CustomerGateway(
         side=side, region=region, customer_gateway_id=cgw_id, name=name, created=cgw is None, drift=drift
@@ -210,8 +242,12 @@ def ensure_vpn_connection(
                 f"VPN connection {name} ({connection.vpn_connection_id}) joins bgw {connection.bgw_id} and cgw "
                 f"{connection.cgw_id}, not {bgw_id} and {cgw_id}: delete it or rename the interconnect"
             )
-        if connection.bgp_enabled:
-            drift.append(_drift(f"vpnConnection {connection.vpn_connection_id}", "bgpEnabled", False, True))
+        if bool(connection.bgp_enabled) != conf.bgp_enabled:
+            resource = f"vpnConnection {connection.vpn_connection_id}"
+            drift.append(_drift(resource, "bgpEnabled", conf.bgp_enabled, bool(connection.bgp_enabled)))
+        if _repairing(conf, drift):
+            hook.modify_vpn_connection(connection.vpn_connection_id, bgp_enabled=conf.bgp_enabled, region=region)
+            drift = _repaired(drift)
     log.info(
         "%s VPN connection %s (%s), cloud IPs %s",
         "Created" if created else "Adopted",
@@ -299,6 +335,9 @@ def ensure_vpn_tunnel(
     if existing:  # one tunnel per (cloud IP, customer IP): the pair is the natural key
         tunnel_id = existing[0].vpn_tunnel_id
         drift = tunnel_drift(existing[0], params.to_api(), psk)
+        if _repairing(conf, drift):
+            repair_vpn_tunnel(hook, tunnel_id, drift, params.to_api(), psk, region=region)
+            drift = _repaired(drift)
     else:
         spec = VpnTunnelSpec(
             vpn_connection_id=connection_id,
@@ -334,6 +373,25 @@ def tunnel_drift(tunnel: ApiVpnTunnel, wanted: dict[str, Any], psk: str) -> list
     return drift
 
 
+def repair_vpn_tunnel(
+    hook: JDCloudHook, tunnel_id: str, drift: list[Drift], wanted: dict[str, Any], psk: str, *, region: str
+) -> None:
+    """Write the drifted fields back to the conf, as JD Cloud asks for config changes: adminStatus DOWN,
+    modify, then UP to renegotiate. Only the drifted fields are sent (the PSK only when it differs)."""
+    fields = {d.field for d in drift}
+    body: dict[str, Any] = {key: value for key, value in wanted.items() if key in fields}
+    if "ipsecKeyExchange" in body and body["ipsecKeyExchange"] is None:
+        body["ipsecKeyExchange"] = "null"  # JD's spelling of "no PFS"; None would leave the field unchanged
+    if "psk" in fields:
+        body["psk"] = psk
+    spec = VpnTunnelModifySpec.model_validate(body)
+    hook.modify_vpn_tunnel_admin_status(tunnel_id, "DOWN", region=region)
+    try:
+        hook.modify_vpn_tunnel(tunnel_id, spec, region=region)
+    finally:  # a failed modify leaves the tunnel negotiating as before, not down
+        hook.modify_vpn_tunnel_admin_status(tunnel_id, "UP", region=region)
+
+
 # --------------------------------------------------------------------- routing step: static routes
 
 
@@ -345,13 +403,28 @@ def ensure_static_route(
     region = conf.site(side).region
     destination = str(conf.site(naming.other_side(side)).vpc_cidr)
 
-    def routes_to_connection() -> list:
+    def routes_to_destination() -> list:
         routes = hook.describe_bgw_routes(bgw_id, origin="static", region=region)
-        return [r for r in routes if r.bgw_route_destination == destination and r.bgw_route_nexthop == connection_id]
+        to_destination = [r for r in routes if r.bgw_route_destination == destination]
+        return [r for r in to_destination if r.bgw_route_nexthop == connection_id] or to_destination
 
-    found = routes_to_connection()
-    if found:
+    found = routes_to_destination()
+    drift: list[Drift] = []
+    if found:  # the destination is the natural key; a wrong next hop is drift
         route_id = found[0].bgw_route_id
+        if found[0].bgw_route_nexthop != connection_id:
+            drift.append(_drift(f"bgwRoute {route_id}", "bgwRouteNexthop", connection_id, found[0].bgw_route_nexthop))
+        if _repairing(conf, drift):
+            hook.modify_bgw_route(
+                bgw_id,
+                route_id,
+                destination=destination,
+                next_hop_id=connection_id,
+                next_hop_type="vpn_connection",
+                description=found[0].description,
+                region=region,
+            )
+            drift = _repaired(drift)
     else:
         route_id = create_or_adopt(
             f"static route {destination} on {bgw_id}",
@@ -363,7 +436,7 @@ def ensure_static_route(
                 description=naming.resource_description(conf, side),
                 region=region,
             ),
-            lambda: next((r.bgw_route_id for r in routes_to_connection()), None),
+            lambda: next((r.bgw_route_id for r in routes_to_destination()), None),
         )
     log.info("%s static route %s: %s via %s", "Adopted" if found else "Created", route_id, destination, connection_id)
     return StaticRoute(
@@ -373,19 +446,27 @@ def ensure_static_route(
         bgw_id=bgw_id,
         destination=destination,
         created=not found,
-        route_table_targets=_route_table_targets(hook, conf, side, bgw_id, destination),
+        drift=drift,
+        route_table_targets=_route_table_targets(hook, conf, side, bgw_id, destination, connection_id),
     )
 
 
 def _route_table_targets(
-    hook: JDCloudHook, conf: InterconnectConf, side: Side, bgw_id: str, destination: str
+    hook: JDCloudHook, conf: InterconnectConf, side: Side, bgw_id: str, destination: str, connection_id: str
 ) -> list[RouteTableTarget]:
-    """The route tables of the side's subnets, each of which must learn ``destination`` via the BGW."""
+    """The route tables of the side's subnets, each of which must learn ``destination`` via the BGW (which
+    sends it to ``connection_id``)."""
     site = conf.site(side)
     subnets = hook.describe_subnets(subnet_ids=list(site.subnet_ids), region=site.region)
     table_ids = sorted({s.route_table_id for s in subnets if s.route_table_id})
     return [
-        RouteTableTarget(region=site.region, route_table_id=t, destination=destination, bgw_id=bgw_id)
+        RouteTableTarget(
+            region=site.region,
+            route_table_id=t,
+            destination=destination,
+            bgw_id=bgw_id,
+            vpn_connection_id=connection_id,
+        )
         for t in table_ids
     ]
 

@@ -296,12 +296,6 @@ def test_a_psk_breaking_jd_rules_is_rejected_before_the_build(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: the probe VMs wait only for check_sites_exist, not ensure_pre_shared_key, and the pings "
-    "run on all_done, so a bad PSK still creates (ephemeral) probe VMs and runs ping commands "
-    "(CreateInstances, CreateCommand, InvokeCommand, DeleteInstance)",
-)
 def test_a_psk_breaking_jd_rules_makes_no_mutating_call(
     dagbag: Any, hook: Any, emulator_control: httpx.Client, tmp_path: Any
 ) -> None:

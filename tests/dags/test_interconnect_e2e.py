@@ -83,35 +83,6 @@ def test_rerun_of_the_same_conf_makes_zero_create_calls(dagbag, hook, emulator_c
     assert report["status"] == "success" and report["drift"] == []
 
 
-def test_mismatched_psk_fails_the_ping_and_the_diagnosis_names_the_tunnels(dagbag, hook, emulator_control, tmp_path):
-    waits = {k: {"timeout_s": 3, "poll_interval_s": 0.2} for k in ("tunnels_up", "routes_propagated", "ping")}
-    waits["probe_vm_running"] = {"timeout_s": 30, "poll_interval_s": 0.2}
-    conf = seeded_conf(hook, tmp_path, name="psk", timeouts=waits)
-    assert _run(dagbag, conf)[0]
-    # Someone re-keys the peer tunnels by hand: the two ends no longer agree.
-    peer = conf["peer"]["region"]
-    connection = hook.find_vpn_connection_by_name("ic-psk-peer-vpn", region=peer)
-    peer_tunnels = hook.describe_vpn_tunnels(vpn_connection_id=connection.vpn_connection_id, region=peer)
-    from airflow_provider_jdcloud.models import VpnTunnelModifySpec
-
-    for tunnel in peer_tunnels:
-        hook.modify_vpn_tunnel(tunnel.vpn_tunnel_id, VpnTunnelModifySpec(psk="Another_Key_123"), region=peer)
-
-    ok, states = _run(dagbag, conf)
-    assert not ok
-    assert states[("vpn_tunnels.wait_tunnels_up", -1)] == "failed"
-    assert states[("connectivity_test.ping_home_to_peer", -1)] == "failed"
-    report = _report(conf)
-    assert report["connectivity"]["home_to_peer"]["ok"] is False
-    assert report["connectivity"]["home_to_peer"]["received"] == 0
-    finding = report["diagnosis"]["home_to_peer"]
-    assert finding["reason"] == "tunnel_down_psk_mismatch", finding
-    assert any(t.vpn_tunnel_id in finding["detail"] for t in peer_tunnels), finding
-    assert {d["field"] for d in report["drift"]} == {"psk"}
-    text = Path(_latest_md(conf)).read_text() + json.dumps(report)
-    assert "Another_Key_123" not in text
-
-
 @pytest.mark.parametrize(
     ("override", "message"),
     [

@@ -167,3 +167,42 @@ def test_list_resources(
 
     assert _ids(resources) == ["x-1", "x-2"]
     assert _sent(api_server) == ("GET", R + path)
+
+
+@pytest.mark.parametrize(
+    ("method", "args", "kwargs", "path", "body"),
+    [
+        (
+            "modify_vpc_attachment",
+            ["x-1"],
+            {"vpc_id": "vpc-1", "propagate_type": "partial", "subnet_ids": ["subnet-1"]},
+            "/vpcAttachments/x-1",
+            {"propagationAttribute": {"vpcId": "vpc-1", "propagateType": "partial", "subnetIds": ["subnet-1"]}},
+        ),
+        (
+            "modify_vpc_attachment",
+            ["x-1"],
+            {"vpc_id": "vpc-1", "propagate_type": "all"},
+            "/vpcAttachments/x-1",
+            {"propagationAttribute": {"vpcId": "vpc-1", "propagateType": "all"}},
+        ),
+        ("modify_vpn_connection", ["x-1"], {"bgp_enabled": False}, "/vpnConnections/x-1", {"bgpEnabled": False}),
+        (
+            "modify_bgw_route",
+            ["bgw-1", "x-1"],
+            {"destination": "10.2.0.0/16", "next_hop_id": "vpnc-1"},
+            "/bgws/bgw-1/bgwRoutes/x-1",
+            {"bgwRouteDestination": "10.2.0.0/16", "bgwNexthopType": "vpn_connection", "bgwRouteNexthop": "vpnc-1"},
+        ),
+    ],
+)
+def test_modify_sends_the_flattened_spec(
+    api_server: ScriptedApi, method: str, args: list, kwargs: dict[str, Any], path: str, body: dict[str, Any]
+) -> None:
+    api_server.reply()
+
+    assert getattr(_service_hook(JDCloudBgwHook, api_server), method)(*args, **kwargs) is None
+    assert _sent(api_server) == ("PATCH", R + path)
+    sent = api_server.json_body(0)
+    assert {key: sent[key] for key in body} == body
+    assert not {"vpnConnectionName", "description"} & {key for key, value in sent.items() if value is not None}

@@ -138,3 +138,70 @@ def test_async_wait_runs_the_same_loop(hook: JDCloudHook, api_server: ScriptedAp
 
     assert (status, check.summary) == ("success", f"t-1({REGION}) op=UP")
     assert len(api_server.requests) == 2
+
+
+PEER_REGION = "cn-east-2"
+
+
+def _end(tunnel_id: str, cloud_ip: str, customer_ip: str, psk: str = "Stored_Key_123", op: str = "DOWN") -> dict:
+    fields = {"cloudPublicIp": cloud_ip, "customerIp": customer_ip, "psk": psk, "ikeVersion": "v2"}
+    return {"vpnTunnel": {**_tunnel(tunnel_id, op)["vpnTunnel"], **fields}}
+
+
+TWO_ENDS = [{"region": REGION, "vpn_tunnel_id": "t-1"}, {"region": PEER_REGION, "vpn_tunnel_id": "t-2"}]
+
+
+def test_mirrors_that_differ_fail_the_wait_at_once(hook: JDCloudHook, api_server: ScriptedApi) -> None:
+    api_server.reply(_end("t-1", "1.1.1.1", "2.2.2.2"))
+    api_server.reply(_end("t-2", "2.2.2.2", "1.1.1.1", psk="Other_Key_456"))
+    slept: list[float] = []
+
+    status, check = wait(
+        hook, "vpn_tunnels_up", TWO_ENDS, deadline=time.time() + 600, poll_interval=5, sleep=slept.append
+    )
+
+    assert status == "failure" and slept == []
+    assert check.summary.startswith(
+        f"tunnel_down_psk_mismatch: tunnel t-1 ({REGION}) and t-2 ({PEER_REGION}) use different pre-shared keys; "
+    )
+    assert "Other_Key_456" not in check.summary and "Stored_Key_123" not in check.summary
+
+
+def test_the_deferred_wait_fails_at_once_too(hook: JDCloudHook, api_server: ScriptedApi) -> None:
+    api_server.reply(_end("t-1", "1.1.1.1", "2.2.2.2"))
+    api_server.reply(_end("t-2", "2.2.2.2", "1.1.1.9"))  # its mirror would be 1.1.1.1 -> 2.2.2.2
+
+    status, check = asyncio.run(
+        async_wait(hook, "vpn_tunnels_up", TWO_ENDS, deadline=time.time() + 600, poll_interval=60)
+    )
+
+    assert status == "failure"
+    assert check.summary.startswith(f"tunnel_missing_peer: tunnel t-1 ({REGION}) has no {PEER_REGION} tunnel")
+    assert len(api_server.requests) == 2
+
+
+def test_matching_mirrors_keep_the_wait_going(hook: JDCloudHook, api_server: ScriptedApi) -> None:
+    api_server.reply(_end("t-1", "1.1.1.1", "2.2.2.2"))
+    api_server.reply(_end("t-2", "2.2.2.2", "1.1.1.1", op="UP"))
+
+    check = get_waiter("vpn_tunnels_up")(hook, TWO_ENDS)
+
+    assert check == WaitCheck(False, False, f"t-1({REGION}) op=DOWN; t-2({PEER_REGION}) op=UP")
+
+
+def test_a_static_route_to_another_next_hop_fails_the_route_wait(hook: JDCloudHook, api_server: ScriptedApi) -> None:
+    route = {"bgwRouteId": "bgwr-1", "bgwRouteDestination": "10.2.0.0/16", "bgwRouteNexthop": "vpca-1"}
+    api_server.reply({"bgwRoutes": [route], "totalCount": 1})
+    api_server.reply({"bgwRoutes": [route | {"bgwRouteNexthop": "vpnc-1"}], "totalCount": 1})
+    api_server.reply({"routeTableRules": [], "totalCount": 0})
+    target = {"region": REGION, "route_table_id": "rtb-1", "destination": "10.2.0.0/16", "bgw_id": "bgw-1"}
+    check = get_waiter("route_tables_have_routes")
+
+    assert check(hook, [target | {"vpn_connection_id": "vpnc-1"}]) == WaitCheck(
+        False,
+        True,
+        f"static route bgwr-1 of border gateway bgw-1 ({REGION}) sends 10.2.0.0/16 to vpca-1, not to VPN connection "
+        "vpnc-1",
+    )
+    assert len(api_server.requests) == 1  # terminal before the route table is read
+    assert check(hook, [target | {"vpn_connection_id": "vpnc-1"}]).failed is False

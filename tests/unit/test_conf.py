@@ -440,3 +440,9 @@ def test_generate_psk_always_valid():
         assert len(key) == 20
         assert set(key) <= set(PSK_ALPHABET)
     assert len(set(keys)) == 200
+
+
+def test_drift_is_repaired_unless_the_conf_says_report(raw):
+    assert validate_conf(raw).on_drift == "repair"
+    assert validate_conf({**raw, "on_drift": "report"}).on_drift == "report"
+    assert _problems({**raw, "on_drift": "fix"}) == ["on_drift: Input should be 'repair' or 'report'"]

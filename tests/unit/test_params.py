@@ -155,3 +155,14 @@ def test_dag_accepts_the_params(example):
     dag = DAG("interconnect_params_test", schedule=None, params=interconnect_params(example))
 
     assert conf_from_params(dag.params.validate()) == validate_conf(example)
+
+
+def test_on_drift_is_a_drop_down_defaulting_to_repair(example):
+    param = interconnect_params()["on_drift"]
+
+    assert param.value == "repair"
+    assert param.schema["enum"] == ["repair", "report"]
+    assert param.resolve("report") == "report"
+    with pytest.raises(ParamValidationError):
+        param.resolve("fix")
+    assert conf_from_params({**example, "on_drift": "report"}).on_drift == "report"

@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 from airflow_provider_jdcloud.exceptions import NotFound
 from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
+from airflow_provider_jdcloud.mirror import mirror_mismatch
+from airflow_provider_jdcloud.models import VpnTunnel
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +63,41 @@ def _describe(describe: Callable[..., R], target: Target, id_key: str, noun: str
 
 
 def vpn_tunnels_up(hook: JDCloudHook, targets: list[Target]) -> WaitCheck:
-    """Every tunnel ``opStatus`` UP; a tunnel that is gone or administratively DOWN will never come up."""
+    """Every tunnel ``opStatus`` UP.
+
+    A tunnel that is gone or administratively DOWN will never come up. Nor will one whose mirror (the
+    other end: a target in another region with the public IPs swapped) is missing from the targets or
+    differs in pre-shared key, IKE version or proposals, when the targets hold tunnels of two regions.
+    """
+    described: list[tuple[str, VpnTunnel]] = []
 
     def observe(target: Target) -> tuple[bool, str]:
         tunnel = _describe(hook.describe_vpn_tunnel, target, "vpn_tunnel_id", "VPN tunnel")
         if tunnel.admin_status == "DOWN":
             raise _Terminal(f"VPN tunnel {tunnel.vpn_tunnel_id} has adminStatus DOWN")
+        described.append((target["region"], tunnel))
         return tunnel.op_status == "UP", f"{tunnel.vpn_tunnel_id}({target['region']}) op={tunnel.op_status}"
 
-    return _check_targets(targets, observe)
+    check = _check_targets(targets, observe)
+    if check.done or check.failed:
+        return check
+    mismatch = _mirror_mismatch(described)
+    return WaitCheck(False, True, f"{mismatch}; {check.summary}") if mismatch else check
+
+
+def _mirror_mismatch(described: list[tuple[str, VpnTunnel]]) -> str | None:
+    """The first tunnel that is not UP and cannot be, given its mirror among the other region's targets."""
+    regions = {region for region, _ in described}
+    if len(regions) != 2:  # only one end is waited for: its mirror is not known here
+        return None
+    for region, tunnel in described:
+        if tunnel.op_status == "UP":
+            continue
+        (remote,) = regions - {region}
+        found = mirror_mismatch(tunnel, [t for r, t in described if r == remote], region, remote)
+        if found:
+            return f"{found[0]}: {found[1]}"
+    return None
 
 
 def instances_running(hook: JDCloudHook, targets: list[Target]) -> WaitCheck:
@@ -85,9 +113,16 @@ def instances_running(hook: JDCloudHook, targets: list[Target]) -> WaitCheck:
 
 
 def route_tables_have_routes(hook: JDCloudHook, targets: list[Target]) -> WaitCheck:
-    """Every route table holds a rule for ``destination`` whose next hop is the border gateway ``bgw_id``."""
+    """Every route table holds a rule for ``destination`` whose next hop is the border gateway ``bgw_id``.
+
+    With a ``vpn_connection_id`` in the target, a static route of the border gateway that sends
+    ``destination`` elsewhere (and none to that connection) is terminal: the route would carry no traffic
+    to the VPN even once the table learned it.
+    """
 
     def observe(target: Target) -> tuple[bool, str]:
+        if target.get("vpn_connection_id"):
+            _check_static_route(hook, target)
         rules = hook.describe_route_table_rules(
             target["route_table_id"], address_prefix=target["destination"], region=target["region"]
         )
@@ -99,6 +134,21 @@ def route_tables_have_routes(hook: JDCloudHook, targets: list[Target]) -> WaitCh
         return found, f"{target['route_table_id']}({target['region']}) {state} {target['destination']} via bgw"
 
     return _check_targets(targets, observe)
+
+
+def _check_static_route(hook: JDCloudHook, target: Target) -> None:
+    """Raise :class:`_Terminal` when the border gateway's static routes send the destination to another hop."""
+    destination, connection_id = target["destination"], target["vpn_connection_id"]
+    routes = hook.describe_bgw_routes(
+        target["bgw_id"], origin="static", destination=destination, region=target["region"]
+    )
+    to_destination = [r for r in routes if r.bgw_route_destination == destination]
+    if to_destination and all(r.bgw_route_nexthop != connection_id for r in to_destination):
+        route = to_destination[0]
+        raise _Terminal(
+            f"static route {route.bgw_route_id} of border gateway {target['bgw_id']} ({target['region']}) sends "
+            f"{destination} to {route.bgw_route_nexthop}, not to VPN connection {connection_id}"
+        )
 
 
 def vpc_attachments_active(hook: JDCloudHook, targets: list[Target]) -> WaitCheck:

@@ -119,6 +119,26 @@ class JDCloudBgwHook(JDCloudBaseHook):
         }
         return self._list(VPC_ATTACHMENT, filters, region)
 
+    def modify_vpc_attachment(
+        self,
+        vpc_attachment_id: str,
+        *,
+        vpc_id: str,
+        propagate_type: Literal["all", "partial", "none"],
+        subnet_ids: Sequence[str] | None = None,
+        region: str | None = None,
+    ) -> None:
+        """Replace the attachment's propagation in full (JD's ``propagationAttribute``); its VPC and border
+        gateway cannot change.
+
+        :param subnet_ids: the propagated subnets, used only when ``propagate_type`` is ``partial``
+        """
+        attribute: dict[str, object] = {"vpcId": vpc_id, "propagateType": propagate_type}
+        if subnet_ids is not None:
+            attribute["subnetIds"] = list(subnet_ids)
+        params = {"vpcAttachmentId": vpc_attachment_id, "propagationAttribute": attribute}
+        self.call("ModifyVpcAttachment", params, region=region)
+
     def delete_vpc_attachment(self, vpc_attachment_id: str, *, region: str | None = None) -> None:
         """Delete a VPC attachment, which also removes its propagated routes."""
         self._delete(VPC_ATTACHMENT, vpc_attachment_id, region)
@@ -240,6 +260,24 @@ class JDCloudBgwHook(JDCloudBaseHook):
         connections = self.describe_vpn_connections(vpn_connection_names=[name], region=region)
         return _only_named(connections, "vpn_connection_name", name)
 
+    def modify_vpn_connection(
+        self,
+        vpn_connection_id: str,
+        *,
+        vpn_connection_name: str | None = None,
+        description: str | None = None,
+        bgp_enabled: bool | None = None,
+        region: str | None = None,
+    ) -> None:
+        """Change a VPN connection's name, description or routing (``bgp_enabled``); its gateways cannot change."""
+        params = {
+            "vpnConnectionId": vpn_connection_id,
+            "vpnConnectionName": vpn_connection_name,
+            "description": description,
+            "bgpEnabled": bgp_enabled,
+        }
+        self.call("ModifyVpnConnection", params, region=region)
+
     def delete_vpn_connection(self, vpn_connection_id: str, *, region: str | None = None) -> None:
         """Delete a VPN connection; it must have no tunnels."""
         self._delete(VPN_CONNECTION, vpn_connection_id, region)
@@ -324,6 +362,31 @@ class JDCloudBgwHook(JDCloudBaseHook):
             "bgwRouteNextHopType": next_hop_type,
         }
         return self._list(BGW_ROUTE, filters, region, bgwId=bgw_id)
+
+    def modify_bgw_route(
+        self,
+        bgw_id: str,
+        bgw_route_id: str,
+        *,
+        destination: str,
+        next_hop_id: str,
+        next_hop_type: str = "vpn_connection",
+        description: str | None = None,
+        region: str | None = None,
+    ) -> None:
+        """Change a static border gateway route; JD requires its destination and next hop in every modify.
+
+        :param next_hop_type: ``vpn_connection``, ``vpc_attachment``, ... (snake_case, as for create)
+        """
+        params = {
+            "bgwId": bgw_id,
+            "bgwRouteId": bgw_route_id,
+            "bgwRouteDestination": destination,
+            "bgwNexthopType": next_hop_type,
+            "bgwRouteNexthop": next_hop_id,
+            "description": description,
+        }
+        self.call("ModifyBgwRoute", params, region=region)
 
     def delete_bgw_route(self, bgw_id: str, bgw_route_id: str, *, region: str | None = None) -> None:
         """Delete a static border gateway route."""
