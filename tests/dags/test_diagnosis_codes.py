@@ -36,6 +36,7 @@ from typing import Any, Literal
 import httpx
 import pytest
 
+from airflow_provider_jdcloud import mirror
 from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
 from airflow_provider_jdcloud.models import (
     BgwRoute,
@@ -47,6 +48,7 @@ from airflow_provider_jdcloud.models import (
     VpnTunnelOptions,
     VpnTunnelSpec,
 )
+from airflow_provider_jdcloud.waiters import wait
 from include.jdcloud_emulator.server import RunningEmulator
 from include.jdcloud_emulator.settings import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
 from include.jdcloud_vpn import diagnosis, naming
@@ -286,6 +288,9 @@ def _recreate_peer_connection(ic: Interconnect) -> Broken:
         description=peer.connection.description,
         region=peer.region,
     )
+    target = {"region": peer.region, "vpn_connection_id": new_id}  # JD allocates the IPs a moment later
+    status, _ = wait(ic.hook, "vpn_connections_provisioned", [target], deadline=time.time() + 30, poll_interval=0.05)
+    assert status == "success"
     new_ips = ic.hook.describe_vpn_connection(new_id, region=peer.region).cloud_public_ip
     assert sorted(new_ips) != sorted(peer.connection.cloud_public_ip)
 
@@ -431,7 +436,8 @@ def interconnect(
 
 
 def test_the_cases_cover_every_reason_code_of_the_diagnosis() -> None:
-    source = Path(diagnosis.__file__).read_text(encoding="utf-8")
+    # The walk's own codes, and the tunnel-pair codes it shares with the tunnel wait.
+    source = "".join(Path(module.__file__).read_text(encoding="utf-8") for module in (diagnosis, mirror))
     codes = set(re.findall(r'"((?:probe|route|bgw|tunnel|cgw)_[a-z_]+)"', source))
     assert len(codes) == 12, sorted(codes)
     assert set(PROVOCATIONS) == codes
