@@ -30,6 +30,7 @@ from include.jdcloud_vpn.results import (
     VpnConnection,
     VpnTunnel,
 )
+from include.jdcloud_vpn.teardown import DeleteInProgress
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,13 @@ TUNNEL_INDEXES = (1, 2)
 
 class StepConflict(RuntimeError):
     """An existing resource blocks the step in a way a retry cannot fix (the message says what to do)."""
+
+
+def _not_being_deleted(kind: str, resource_id: str, status: str | None) -> None:
+    """Never adopt a resource a teardown is still deleting: raise the retryable error until it is gone."""
+    if status == "deleting":
+        message = f"{kind} {resource_id} is still being deleted; the step retries, then creates it anew"
+        raise DeleteInProgress(message, [resource_id])
 
 
 def _drift(resource: str, field: str, expected: Any, actual: Any) -> Drift:
@@ -105,6 +113,7 @@ def ensure_vpc_attachment(hook: JDCloudHook, conf: InterconnectConf, side: Side,
     if found:  # at most one attachment per (VPC, BGW): the pair is the natural key
         attachment = found[0]
         attachment_id = attachment.vpc_attachment_id
+        _not_being_deleted("VPC attachment", attachment_id, attachment.status)
         if attachment.propagate_type != site.propagate:
             drift.append(
                 _drift(f"vpcAttachment {attachment_id}", "propagateType", site.propagate, attachment.propagate_type)
@@ -163,6 +172,8 @@ def ensure_vpn_connection(
     """Tutorial steps 8 and 10: a static-route VPN connection; JD allocates its two cloud public IPs."""
     region, name = conf.site(side).region, naming.vpn_connection_name(conf, side)
     connection = hook.find_vpn_connection_by_name(name, region=region)
+    if connection is not None:
+        _not_being_deleted("VPN connection", connection.vpn_connection_id, connection.status)
     drift: list[Drift] = []
     created = connection is None
     if created:

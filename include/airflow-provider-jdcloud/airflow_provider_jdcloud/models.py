@@ -157,6 +157,7 @@ class VpnConnection(JDCloudModel):
     """A VPN connection between a border gateway and a customer gateway.
 
     ``cloud_public_ip`` holds the two cloud-side public IPs (singular name, list value, as in the API).
+    ``status`` is not in JD's model; the emulator sends ``active`` or ``deleting`` (``None``: not sent).
     """
 
     vpn_connection_id: str
@@ -168,6 +169,7 @@ class VpnConnection(JDCloudModel):
     cloud_public_ip: LooseList[str] = []
     providers: LooseList[str] = []
     ha_status: str | None = None
+    status: str | None = None
     description: str | None = None
     traffic_selectors: LooseList[dict[str, Any]] = []
     charge: dict[str, Any] | None = None
