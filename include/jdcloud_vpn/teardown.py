@@ -177,9 +177,7 @@ class Teardown:
                 return
             log.info("Waiting for %s to be gone", ", ".join(f"{i.kind} {i.id}" for i in left))
         names = ", ".join(f"{i.kind} {i.id} ({i.region})" for i in left)
-        raise DeleteInProgress(
-            f"{phase}: still being deleted after {self.timeout_s:.0f}s: {names}", [i.id for i in left]
-        )
+        raise DeleteInProgress(f"{phase}: still being deleted after {self.timeout_s:g}s: {names}", [i.id for i in left])
 
     def _polls(self) -> Iterator[None]:
         """Yield once per attempt, sleeping in between (doubling from FIRST_POLL_S to MAX_POLL_S) for timeout_s."""
@@ -228,7 +226,7 @@ class Teardown:
                 if self.hook.describe_instance(item.id, region=item.region).status != "pending":
                     break
             else:
-                raise TimeoutError(f"instance {item.id} is still pending after {self.timeout_s:.0f}s")
+                raise TimeoutError(f"instance {item.id} is still pending after {self.timeout_s:g}s")
         self.hook.delete_instance(item.id, region=item.region)
 
     def delete_command(self, item: PlanItem) -> None:
