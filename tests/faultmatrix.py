@@ -120,16 +120,19 @@ MAX_LIVE_PROBES = 2
 
 # Waits for the sensors and pings: short polls, generous timeouts (the emulator runs at a tiny time scale).
 MATRIX_WAITS = fast_waits(timeout_s=30, poll_interval_s=0.1)
-# Operations the waiters poll (tunnels UP, VMs running, routes learned, invocation ended): how often they
-# are called depends on timing, not on the fault, so extra calls are counted without them.
+# Operations the waiters poll (attachments active, cloud IPs allocated, tunnels UP, VMs running, routes learned,
+# invocation ended; in the teardown: connections, attachments and VMs gone, and a tunnel delete retried while
+# the tunnel goes DOWN): how often they are called depends on timing, not on the fault, so extra calls are
+# counted without them.
 POLL_OPERATIONS = frozenset(
     {
-        "DescribeVpcAttachment",
-        "DescribeVpnConnection",
         "DescribeVpnTunnel",
         "DescribeInstance",
         "DescribeRouteTableRules",
         "DescribeInvocations",
+        "DescribeVpnConnection",
+        "DescribeVpcAttachment",
+        "DeleteVpnTunnel",
     }
 )
 # Tasks that run after their DAG's report is written, so the report cannot list them.

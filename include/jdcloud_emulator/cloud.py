@@ -46,7 +46,10 @@ class EmulatedCloud:
         return candidate
 
     def before_request(self) -> None:
-        self.vm.reap(self.now())
+        """Forget resources whose deletion has finished, so every request sees them gone."""
+        now = self.now()
+        self.vm.reap(now)
+        self.bgw.reap(now)
 
     def after_change(self) -> None:
         """Re-derive tunnel negotiation and persist; called after every successful mutating call."""

@@ -11,7 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from include.jdcloud_emulator.settings import DEFAULT_RATE_LIMIT_PER_MINUTE
 
-TRANSITIONS = ("vm_boot", "attachment_create", "vpn_connection_provision", "tunnel_negotiation")
+TRANSITIONS = (
+    "vm_boot",
+    "attachment_create",
+    "vpn_connection_provision",
+    "tunnel_negotiation",
+    "attachment_delete",
+    "vpn_connection_delete",
+)
 OperationFaultKind = Literal["rate_limit", "server_error", "applied_server_error", "slow_response"]
 OPERATION_FAULT_KINDS: tuple[str, ...] = get_args(OperationFaultKind)
 

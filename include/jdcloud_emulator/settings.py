@@ -16,6 +16,9 @@ DEFAULT_LATENCIES: dict[str, float] = {
     "vm_delete": 8.0,  # instance deleting -> gone
     "attachment_create": 5.0,  # VPC attachment creating -> active
     "vpn_connection_provision": 5.0,  # VPN connection creating -> active, its two cloud public IPs allocated
+    "attachment_delete": 5.0,  # VPC attachment deleting -> gone
+    "vpn_connection_delete": 5.0,  # VPN connection deleting -> gone
+    "tunnel_admin_down": 2.0,  # a tunnel set adminStatus DOWN can be deleted only after this
     "attachment_propagation": 5.0,  # VPC subnets appear as propagated BGW routes after the attachment is active
     "route_propagation": 5.0,  # a BGW static route appears in the attached VPC's route tables
     "tunnel_negotiation": 20.0,  # IKE + IPsec SA negotiation once both tunnel ends match

@@ -17,6 +17,12 @@ JDCLOUD_RETRY_POLICY = ExceptionRetryPolicy(
             action=RetryAction.RETRY,
             retry_delay=timedelta(seconds=5),
         ),
+        # Deletes accepted but not finished yet (JD deletes some resources asynchronously): the retry waits again.
+        RetryRule(
+            exception="include.jdcloud_vpn.teardown.DeleteInProgress",
+            action=RetryAction.RETRY,
+            retry_delay=timedelta(seconds=10),
+        ),
         # 4xx: bad input, auth, quota, a failed precondition; a retry would send the same request again.
         RetryRule(exception=f"{_EXC}.JDCloudApiError", action=RetryAction.FAIL),
         RetryRule(

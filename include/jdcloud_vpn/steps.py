@@ -35,6 +35,7 @@ from include.jdcloud_vpn.results import (
     VpnConnection,
     VpnTunnel,
 )
+from include.jdcloud_vpn.teardown import DeleteInProgress
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,13 @@ class StepConflict(RuntimeError):
 
 def _id_of(resource: Any, id_field: str) -> str | None:
     return getattr(resource, id_field) if resource is not None else None
+
+
+def _not_being_deleted(kind: str, resource_id: str, status: str | None) -> None:
+    """Never adopt a resource a teardown is still deleting: raise the retryable error until it is gone."""
+    if status == "deleting":
+        message = f"{kind} {resource_id} is still being deleted; the step retries, then creates it anew"
+        raise DeleteInProgress(message, [resource_id])
 
 
 def _drift(resource: str, field: str, expected: Any, actual: Any) -> Drift:
@@ -142,6 +150,7 @@ def ensure_vpc_attachment(hook: JDCloudHook, conf: InterconnectConf, side: Side,
     if found:  # at most one attachment per (VPC, BGW): the pair is the natural key
         attachment = found[0]
         attachment_id = attachment.vpc_attachment_id
+        _not_being_deleted("VPC attachment", attachment_id, attachment.status)
         if attachment.propagate_type != site.propagate:
             drift.append(
                 _drift(f"vpcAttachment {attachment_id}", "propagateType", site.propagate, attachment.propagate_type)
@@ -220,6 +229,8 @@ def ensure_vpn_connection(
     take a moment: ``cloud_ips`` is empty until then (the DAG waits for them with a sensor)."""
     region, name = conf.site(side).region, naming.vpn_connection_name(conf, side)
     connection = hook.find_vpn_connection_by_name(name, region=region)
+    if connection is not None:
+        _not_being_deleted("VPN connection", connection.vpn_connection_id, connection.status)
     drift: list[Drift] = []
     created = connection is None
     if created:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from include.jdcloud_vpn.conf import TeardownTarget
-from include.jdcloud_vpn.teardown import PHASES, Teardown
+from include.jdcloud_vpn import naming
+from include.jdcloud_vpn.conf import SIDES, TeardownTarget
+from include.jdcloud_vpn.teardown import PHASES, DeleteInProgress, Teardown
 from tests.dags.conftest import seeded_conf
 
 pytestmark = pytest.mark.timeout(400)
@@ -185,3 +186,97 @@ def test_a_foreign_vm_whose_name_contains_the_probe_name_is_never_adopted_or_del
     ]
     assert any(probe_id in path for path in deleted), deleted
     assert not any(foreign_id in path for path in deleted), deleted
+
+
+# Deletes slow enough to be seen (x0.01 in DAG tests): connection and attachment 1.5 s, VM 1 s, tunnel hold 0.5 s.
+SLOW_DELETES = {"vpn_connection_delete": 150, "attachment_delete": 150, "vm_delete": 100, "tunnel_admin_down": 50}
+
+
+def _served(control, since: float) -> list[dict]:
+    return control.get("/requests", params={"since": since}).json()["requests"]
+
+
+def _first(requests: list[dict], operation: str) -> float:
+    return min(r["time"] for r in requests if r["operation"] == operation)
+
+
+def _gone_at(requests: list[dict], operation: str, resource_id: str) -> float:
+    """When ``operation`` (a Describe of one resource) first answered 404 for ``resource_id``."""
+    return min(
+        r["time"] for r in requests if r["operation"] == operation and resource_id in r["path"] and r["status"] == 404
+    )
+
+
+def test_teardown_waits_until_slow_deletes_are_gone(dagbag, hook, emulator_control, tmp_path):
+    """Each phase waits for its deletes to finish: no dependent delete is refused, and nothing is left."""
+    conf = seeded_conf(hook, tmp_path, name="tdslow", ephemeral_probes=True)
+    assert _run(dagbag, "jdcloud_vpn_interconnect", conf)[0]
+    plan = Teardown(hook, _target(conf)).plan()
+    connections = [i.id for i in plan if i.kind == "vpnConnection"]
+    attachments = [i.id for i in plan if i.kind == "vpcAttachment"]
+    tunnels = [i.id for i in plan if i.kind == "vpnTunnel"]
+    assert len(connections) == len(attachments) == 2 and len(tunnels) == 4, plan
+    saved = emulator_control.get("/latencies").json()["latencies"]
+    emulator_control.patch("/latencies", json={"latencies": SLOW_DELETES}).raise_for_status()
+    try:
+        since = time.time()
+        ok, states = _run(dagbag, "jdcloud_vpn_teardown", _teardown_conf(conf))
+    finally:
+        emulator_control.patch("/latencies", json={"latencies": saved}).raise_for_status()
+    assert ok, {k: v for k, v in states.items() if v != "success"}
+    served = _served(emulator_control, since)
+
+    # No delete was refused, except tunnel deletes while the tunnel went DOWN, and each of those was retried.
+    refused = [r for r in served if r["operation"].startswith("Delete") and r["status"] != 200]
+    assert {r["operation"] for r in refused} <= {"DeleteVpnTunnel"}, refused
+    assert refused, "the tunnel hold (tunnel_admin_down) was never hit: the test shows nothing"
+    for tunnel_id in tunnels:
+        deletes = [r["status"] for r in served if r["operation"] == "DeleteVpnTunnel" and tunnel_id in r["path"]]
+        assert deletes[-1] == 200 and set(deletes[:-1]) <= {400}, (tunnel_id, deletes)
+    # Each connection and attachment was deleted once, seen deleting, and gone before its dependants' deletes.
+    assert sum(r["operation"] == "DeleteVpnConnection" for r in served) == 2
+    assert sum(r["operation"] == "DeleteVpcAttachment" for r in served) == 2
+    polled = [r for r in served if r["operation"] == "DescribeVpnConnection" and r["status"] == 200]
+    assert polled and min(r["time"] for r in polled) > _first(served, "DeleteVpnConnection"), "never seen deleting"
+    connections_gone = max(_gone_at(served, "DescribeVpnConnection", c) for c in connections)
+    assert _first(served, "DeleteCustomerGateway") > connections_gone
+    attachments_gone = max(_gone_at(served, "DescribeVpcAttachment", a) for a in attachments)
+    assert _first(served, "DeleteBgw") > attachments_gone
+
+    state = emulator_control.get("/state").json()
+    for kind in ("bgws", "vpcAttachments", "customerGateways", "vpnConnections", "vpnTunnels", "bgwRoutes"):
+        assert state[kind] == [], kind
+    assert not [i for i in state["instances"] if i["instanceName"].startswith("ic-tdslow-")]
+    assert not [c for c in state["commands"] if c["commandName"].startswith("ic-tdslow-")]
+
+
+def test_a_delete_still_in_progress_raises_the_retryable_error_and_is_not_repeated(hook, emulator_control):
+    """A deletion that outlasts the wait raises DeleteInProgress; the next try waits for it, it does not re-delete."""
+    target = TeardownTarget(name="tdstuck", home_region="cn-north-1", peer_region="cn-east-2")
+    for side in SIDES:
+        region = target.region(side)
+        bgw_id = hook.create_bgw(naming.bgw_name(target, side), region=region)
+        cgw_id = hook.create_customer_gateway(
+            naming.customer_gateway_name(target, side), customer_ips=["1.1.1.1"], bgp_asn=65010, region=region
+        )
+        hook.create_vpn_connection(
+            naming.vpn_connection_name(target, side), bgw_id=bgw_id, cgw_id=cgw_id, region=region
+        )
+    emulator_control.patch("/faults", json={"stuck_transitions": [{"transition": "vpn_connection_delete"}]})
+    connections = [i.id for i in Teardown(hook, target).list_phase("vpn_connections")]
+
+    with pytest.raises(DeleteInProgress) as caught:
+        Teardown(hook, target, timeout_s=0.3).run_phase("vpn_connections")
+    assert sorted(caught.value.resource_ids) == sorted(connections)
+    assert all(c in str(caught.value) for c in connections), caught.value
+    with pytest.raises(DeleteInProgress):  # the next try: still deleting, so it only waits
+        Teardown(hook, target, timeout_s=0.3).run_phase("vpn_connections")
+    emulator_control.delete("/faults").raise_for_status()
+    Teardown(hook, target).run_phase("vpn_connections")
+    Teardown(hook, target).run_phase("customer_gateways")
+
+    deletes = emulator_control.get("/requests", params={"operation": "DeleteVpnConnection"}).json()["requests"]
+    assert sorted(r["path"].rsplit("/", 1)[1] for r in deletes) == sorted(connections)
+    refused = emulator_control.get("/requests", params={"operation": "DeleteCustomerGateway"}).json()["requests"]
+    assert [r["status"] for r in refused] == [200, 200]
+    assert emulator_control.get("/state").json()["vpnConnections"] == []

@@ -21,6 +21,7 @@ from tests.emulator.scenario import (
     wait_until_connected,
 )
 from tests.jd_defaults import RECOMMENDED_TUNNEL
+from tests.sdk_client import ApiError
 
 REGION = "cn-north-1"
 OTHER_REGION = "cn-east-2"
@@ -97,6 +98,38 @@ def _propagated(api, bgw_id: str) -> list[tuple[str, str]]:
     return sorted(
         (r["bgwRouteDestination"], r["bgwRouteNexthop"]) for r in _routes(api, bgw_id, Filter("origin", ["propagated"]))
     )
+
+
+def _gone(api, kind: str, resource_id: str) -> bool:
+    """Whether ``Describe<Kind>`` of the resource answers 404 ``NOT_FOUND``."""
+    try:
+        _get(api, kind, resource_id)
+    except ApiError as error:
+        assert (error.code, error.status) == (404, "NOT_FOUND"), error
+        return True
+    return False
+
+
+def _accepted(api, operation: str, **params) -> bool:
+    """Call ``operation``; False when refused with 400 ``FAILED_PRECONDITION`` (to retry until a hold ends)."""
+    try:
+        api.call(operation, REGION, **params)
+    except ApiError as error:
+        assert (error.code, error.status) == (400, "FAILED_PRECONDITION"), error
+        return False
+    return True
+
+
+def _delete_tunnel(api, tunnel_id: str) -> None:
+    """Set the tunnel DOWN, then delete it once the ``tunnel_admin_down`` hold is over."""
+    api.call("ModifyAdminStatus", REGION, vpnTunnelId=tunnel_id, adminStatus="DOWN")
+    api.wait_for(lambda: _accepted(api, "DeleteVpnTunnel", vpnTunnelId=tunnel_id))
+
+
+def _delete_and_wait(api, kind: str, resource_id: str) -> None:
+    """``Delete<Kind>``, then wait until the resource is gone (attachments and connections are ``deleting`` first)."""
+    api.call(f"Delete{kind[0].upper()}{kind[1:]}", REGION, **{f"{kind}Id": resource_id})
+    api.wait_for(lambda: _gone(api, kind, resource_id))
 
 
 @dataclass
@@ -431,7 +464,7 @@ def test_bgw_with_attachments_or_connections_cannot_be_deleted(api, stack):
         expect_error(api, "DeleteBgw", REGION, 400, "FAILED_PRECONDITION", message, bgwId=stack.bgw_id)
 
     expect_still_has("VPC attachments")
-    api.call("DeleteVpcAttachment", REGION, vpcAttachmentId=stack.attachment_id)
+    _delete_and_wait(api, "vpcAttachment", stack.attachment_id)
     expect_still_has("VPN connections")
 
 
@@ -447,7 +480,7 @@ def test_attached_vpc_cannot_be_deleted(api):
         f"vpc {vpc_id} is attached to a border gateway",
         vpcId=vpc_id,
     )
-    api.call("DeleteVpcAttachment", REGION, vpcAttachmentId=attachment_id)
+    _delete_and_wait(api, "vpcAttachment", attachment_id)
     assert api.call("DeleteVpc", REGION, vpcId=vpc_id) == {}
 
 
@@ -472,8 +505,7 @@ def test_resources_in_use_cannot_be_deleted(api, stack, operation, id_param, mes
 
 def test_connection_used_by_a_static_route_cannot_be_deleted(api, stack):
     route_id = _route(api, stack.bgw_id, "10.80.0.0/16", stack.connection_id)
-    api.call("ModifyAdminStatus", REGION, vpnTunnelId=stack.tunnel_id, adminStatus="DOWN")
-    api.call("DeleteVpnTunnel", REGION, vpnTunnelId=stack.tunnel_id)
+    _delete_tunnel(api, stack.tunnel_id)
     expect_error(
         api,
         "DeleteVpnConnection",
@@ -486,15 +518,152 @@ def test_connection_used_by_a_static_route_cannot_be_deleted(api, stack):
 
 
 def test_teardown_in_dependency_order_succeeds(api, control, stack):
-    api.call("ModifyAdminStatus", REGION, vpnTunnelId=stack.tunnel_id, adminStatus="DOWN")
-    assert api.call("DeleteVpnTunnel", REGION, vpnTunnelId=stack.tunnel_id) == {}
-    assert api.call("DeleteVpnConnection", REGION, vpnConnectionId=stack.connection_id) == {}
+    """Each delete waits for the one before it to finish (tunnel hold, connection and attachment ``deleting``)."""
+    _delete_tunnel(api, stack.tunnel_id)
+    _delete_and_wait(api, "vpnConnection", stack.connection_id)
     assert api.call("DeleteCustomerGateway", REGION, customerGatewayId=stack.cgw_id) == {}
-    assert api.call("DeleteVpcAttachment", REGION, vpcAttachmentId=stack.attachment_id) == {}
+    _delete_and_wait(api, "vpcAttachment", stack.attachment_id)
     assert api.call("DeleteBgw", REGION, bgwId=stack.bgw_id) == {}
     state = control.get("/state").json()
     for kind in ("bgws", "vpcAttachments", "customerGateways", "vpnConnections", "vpnTunnels", "bgwRoutes"):
         assert state[kind] == [], kind
+
+
+# ---------------------------------------------------------------- deletes take time
+
+
+def _listed(api, kind: str, resource_id: str) -> list[dict]:
+    """The resource as ``Describe<Kind>s`` lists it, filtered by id (empty once it is gone)."""
+    plural = f"{kind}s"
+    found = api.call(
+        f"Describe{kind[0].upper()}{plural[1:]}", REGION, filters=[Filter(f"{plural[:-1]}Ids", [resource_id])]
+    )
+    return found[plural]
+
+
+def test_deleted_vpn_connection_is_deleting_then_gone(api, control, stack, latencies):
+    latencies(vpn_connection_delete=500)  # 1 s: time for the checks below
+    _delete_tunnel(api, stack.tunnel_id)
+    assert _get(api, "vpnConnection", stack.connection_id)["status"] == "active"
+    assert api.call("DeleteVpnConnection", REGION, vpnConnectionId=stack.connection_id) == {}
+
+    described = _get(api, "vpnConnection", stack.connection_id)
+    assert (described["status"], described["haStatus"]) == ("deleting", "no_redundancy")
+    assert [c["status"] for c in _listed(api, "vpnConnection", stack.connection_id)] == ["deleting"]
+    assert _get(api, "bgw", stack.bgw_id)["vpnConnectionIds"] == [stack.connection_id]
+    state = control.get("/state").json()
+    assert [(c["vpnConnectionId"], c["status"]) for c in state["vpnConnections"]] == [(stack.connection_id, "deleting")]
+    being_deleted = f"VPN connection {stack.connection_id} is being deleted"
+    for operation, params in [
+        ("DeleteVpnConnection", {"vpnConnectionId": stack.connection_id}),
+        ("ModifyVpnConnection", {"vpnConnectionId": stack.connection_id, "description": "x"}),
+        (
+            "CreateVpnTunnel",
+            {
+                "vpnConnectionId": stack.connection_id,
+                "cloudPublicIp": stack.cloud_ips[0],
+                "customerIp": CGW_IPS[0],
+                "psk": "Test_PSK_1",
+            },
+        ),
+        (
+            "CreateBgwRoute",
+            {"bgwId": stack.bgw_id, "bgwRouteDestination": "10.80.0.0/16", "bgwRouteNexthop": stack.connection_id},
+        ),
+    ]:
+        expect_error(api, operation, REGION, 400, "FAILED_PRECONDITION", being_deleted, **params)
+    # Its customer gateway and border gateway are still in use until it is gone.
+    expect_error(
+        api,
+        "DeleteCustomerGateway",
+        REGION,
+        400,
+        "FAILED_PRECONDITION",
+        f"customer gateway {stack.cgw_id} is used by VPN connection {stack.connection_id}, which is being deleted",
+        customerGatewayId=stack.cgw_id,
+    )
+    _delete_and_wait(api, "vpcAttachment", stack.attachment_id)
+    expect_error(
+        api,
+        "DeleteBgw",
+        REGION,
+        400,
+        "FAILED_PRECONDITION",
+        f"border gateway {stack.bgw_id} still has VPN connections ({stack.connection_id} being deleted)",
+        bgwId=stack.bgw_id,
+    )
+
+    api.wait_for(lambda: _gone(api, "vpnConnection", stack.connection_id))
+    assert _listed(api, "vpnConnection", stack.connection_id) == []
+    expect_error(api, "DeleteVpnConnection", REGION, 404, "NOT_FOUND", "not found", vpnConnectionId=stack.connection_id)
+    assert control.get("/state").json()["vpnConnections"] == []
+    assert api.call("DeleteCustomerGateway", REGION, customerGatewayId=stack.cgw_id) == {}
+    assert api.call("DeleteBgw", REGION, bgwId=stack.bgw_id) == {}
+
+
+def test_deleted_vpc_attachment_is_deleting_then_gone(api, control, stack, latencies):
+    latencies(attachment_delete=500)  # 1 s: time for the checks below
+    assert api.wait_for(lambda: _propagated(api, stack.bgw_id)) == [("10.70.1.0/24", stack.attachment_id)]
+    assert api.call("DeleteVpcAttachment", REGION, vpcAttachmentId=stack.attachment_id) == {}
+
+    assert _get(api, "vpcAttachment", stack.attachment_id)["status"] == "deleting"
+    assert [a["status"] for a in _listed(api, "vpcAttachment", stack.attachment_id)] == ["deleting"]
+    assert _get(api, "bgw", stack.bgw_id)["vpcAttachmentIds"] == [stack.attachment_id]
+    state = control.get("/state").json()
+    assert [(a["vpcAttachmentId"], a["status"]) for a in state["vpcAttachments"]] == [(stack.attachment_id, "deleting")]
+    # It stops propagating at once, both ways.
+    assert _propagated(api, stack.bgw_id) == []
+    table_id = _get(api, "vpc", stack.vpc_id)["routeTableIds"][0]
+    assert api.call("DescribeRouteTable", REGION, routeTableId=table_id)["routeTable"]["routePropagations"] == []
+    being_deleted = f"vpc attachment {stack.attachment_id} is being deleted"
+    expect_error(
+        api,
+        "DeleteVpcAttachment",
+        REGION,
+        400,
+        "FAILED_PRECONDITION",
+        being_deleted,
+        vpcAttachmentId=stack.attachment_id,
+    )
+    expect_error(
+        api,
+        "ModifyVpcAttachment",
+        REGION,
+        400,
+        "FAILED_PRECONDITION",
+        being_deleted,
+        vpcAttachmentId=stack.attachment_id,
+        vpcAttachmentName="renamed",
+    )
+    deleting = f"({stack.attachment_id} being deleted)"
+    message = f"border gateway {stack.bgw_id} still has VPC attachments {deleting}"
+    expect_error(api, "DeleteBgw", REGION, 400, "FAILED_PRECONDITION", message, bgwId=stack.bgw_id)
+    for subnet in api.call("DescribeSubnets", REGION, filters=[Filter("vpcId", [stack.vpc_id])])["subnets"]:
+        api.call("DeleteSubnet", REGION, subnetId=subnet["subnetId"])
+    message = f"vpc {stack.vpc_id} is attached to a border gateway {deleting}"
+    expect_error(api, "DeleteVpc", REGION, 400, "FAILED_PRECONDITION", message, vpcId=stack.vpc_id)
+
+    api.wait_for(lambda: _gone(api, "vpcAttachment", stack.attachment_id))
+    assert _listed(api, "vpcAttachment", stack.attachment_id) == []
+    assert _get(api, "bgw", stack.bgw_id)["vpcAttachmentIds"] == []
+    assert control.get("/state").json()["vpcAttachments"] == []
+    assert api.call("DeleteVpc", REGION, vpcId=stack.vpc_id) == {}
+
+
+def test_tunnel_set_down_can_be_deleted_only_after_a_moment(api, stack, latencies):
+    latencies(tunnel_admin_down=150)  # 0.3 s
+    api.call("ModifyAdminStatus", REGION, vpnTunnelId=stack.tunnel_id, adminStatus="DOWN")
+    assert _get(api, "vpnTunnel", stack.tunnel_id)["adminStatus"] == "DOWN"  # the flag shows at once
+    message = f"VPN tunnel {stack.tunnel_id} is still going down"
+    expect_error(api, "DeleteVpnTunnel", REGION, 400, "FAILED_PRECONDITION", message, vpnTunnelId=stack.tunnel_id)
+    # Setting DOWN again does not restart the hold: re-sending it before every try still lets a delete through.
+    api.wait_for(
+        lambda: (
+            _accepted(api, "ModifyAdminStatus", vpnTunnelId=stack.tunnel_id, adminStatus="DOWN")
+            and _accepted(api, "DeleteVpnTunnel", vpnTunnelId=stack.tunnel_id)
+        )
+    )
+    assert _gone(api, "vpnTunnel", stack.tunnel_id)
 
 
 # ---------------------------------------------------------------- customer gateway rules
@@ -1060,7 +1229,7 @@ def test_deleting_the_attachment_removes_the_propagation(api, stack):
     _route(api, stack.bgw_id, "10.80.0.0/16", stack.connection_id)
     api.wait_for(lambda: route_table_rules(api, REGION, table_id, Filter("nextHopTypes", ["bgw"])))
     assert api.wait_for(lambda: _propagated(api, stack.bgw_id)) == [("10.70.1.0/24", stack.attachment_id)]
-    api.call("DeleteVpcAttachment", REGION, vpcAttachmentId=stack.attachment_id)
+    _delete_and_wait(api, "vpcAttachment", stack.attachment_id)
     table = api.call("DescribeRouteTable", REGION, routeTableId=table_id)["routeTable"]
     assert table["routePropagations"] == []
     assert [r["nextHopType"] for r in table["routeTableRules"]] == ["local"]

@@ -25,6 +25,7 @@ from tests.emulator.scenario import (
     signed_headers,
     wait_until_connected,
 )
+from tests.sdk_client import ApiError
 
 REGION = "cn-north-1"
 HOLD_S = 0.25  # three VM boots / six tunnel negotiations at the suite's time scale
@@ -228,6 +229,35 @@ def test_stuck_tunnel_negotiation(api, control):
     api.wait_for(lambda: op_statuses(api, home, peer) == ["DOWN", "UP", "UP", "UP"])
     control.delete("/faults").raise_for_status()
     assert op_statuses(api, home, peer) == ["UP"] * 4
+
+
+@pytest.mark.parametrize("kind", ["vpnConnection", "vpcAttachment"])
+def test_stuck_deletion_stays_deleting(api, control, kind):
+    transition = {"vpnConnection": "vpn_connection_delete", "vpcAttachment": "attachment_delete"}[kind]
+    _faults(control, stuck_transitions=[{"transition": transition}])
+    bgw_id = api.call("CreateBgw", REGION, bgwName="gw")["bgwId"]
+    if kind == "vpnConnection":
+        cgw_id = api.call(
+            "CreateCustomerGateway", REGION, customerGatewayName="c", customerIps=["1.0.0.1"], bgpAsn=65001
+        )["customerGatewayId"]
+        params = {"vpnConnectionName": "v", "bgwId": bgw_id, "cgwId": cgw_id, "bgpEnabled": False}
+    else:
+        vpc_id = api.call("CreateVpc", REGION, vpcName="v", addressPrefix="10.10.0.0/16")["vpcId"]
+        params = {"vpcAttachmentName": "a", "bgwId": bgw_id, "vpcId": vpc_id, "propagateType": "all"}
+    upper = kind[0].upper() + kind[1:]
+    resource_id = api.call(f"Create{upper}", REGION, **params)[f"{kind}Id"]
+    api.call(f"Delete{upper}", REGION, **{f"{kind}Id": resource_id})
+
+    def status() -> str | None:
+        try:
+            return api.call(f"Describe{upper}", REGION, **{f"{kind}Id": resource_id})[kind]["status"]
+        except ApiError as error:
+            assert error.code == 404, error
+            return None
+
+    assert_holds(lambda: status() == "deleting", HOLD_S)
+    control.delete("/faults").raise_for_status()
+    api.wait_for(lambda: status() is None)
 
 
 def test_stuck_attachment_stays_creating(api, control):

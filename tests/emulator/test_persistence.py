@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from include.jdcloud_emulator.server import start_in_thread
-from include.jdcloud_emulator.settings import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, EmulatorSettings
+from include.jdcloud_emulator.settings import DEFAULT_LATENCIES, DEMO_ACCESS_KEY, DEMO_SECRET_KEY, EmulatorSettings
 from tests.emulator.scenario import build_interconnect, op_statuses, run_ping, wait_until_connected
 from tests.sdk_client import SdkClient
 
@@ -75,3 +75,37 @@ def test_reset_is_persisted(tmp_path):
         assert _state(second)["vpcs"] == []
     finally:
         second.stop()
+
+
+def test_a_deletion_in_progress_survives_a_restart(tmp_path):
+    """``deleting`` is stored as the time the delete started: after a restart it ends on the same schedule."""
+    path = str(tmp_path / "s.sqlite")
+    slow = DEFAULT_LATENCIES | {"vpn_connection_delete": 10_000.0}  # 20 s at the time scale: outlives the restart
+    first = start_in_thread(EmulatorSettings(time_scale=0.002, state_path=path, latencies=slow))
+    try:
+        api = SdkClient(first.endpoint, DEMO_ACCESS_KEY, DEMO_SECRET_KEY)
+        bgw_id = api.call("CreateBgw", "cn-north-1", bgwName="gw")["bgwId"]
+        cgw_id = api.call(
+            "CreateCustomerGateway", "cn-north-1", customerGatewayName="c", customerIps=["1.0.0.1"], bgpAsn=65001
+        )["customerGatewayId"]
+        connection_id = api.call(
+            "CreateVpnConnection", "cn-north-1", vpnConnectionName="v", bgwId=bgw_id, cgwId=cgw_id, bgpEnabled=False
+        )["vpnConnectionId"]
+        api.call("DeleteVpnConnection", "cn-north-1", vpnConnectionId=connection_id)
+    finally:
+        first.stop()
+
+    second = start_in_thread(EmulatorSettings(time_scale=0.002, state_path=path, latencies=slow))
+    try:
+        assert [(c["vpnConnectionId"], c["status"]) for c in _state(second)["vpnConnections"]] == [
+            (connection_id, "deleting")
+        ]
+    finally:
+        second.stop()
+
+    third = start_in_thread(EmulatorSettings(time_scale=0.002, state_path=path))  # default latency: long over
+    try:
+        assert _state(third)["vpnConnections"] == []
+        assert [b["bgwId"] for b in _state(third)["bgws"]] == [bgw_id]
+    finally:
+        third.stop()

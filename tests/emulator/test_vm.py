@@ -104,6 +104,8 @@ def test_deleted_instance_is_deleting_then_gone(api, site, latencies):
     api.call("DeleteInstance", REGION, instanceId=instance_id)
     assert instance_status(api, REGION, instance_id) == "deleting"
     expect_error(api, "DeleteInstance", REGION, 400, "FAILED_PRECONDITION", "is deleting", instanceId=instance_id)
+    message = f"subnet {site.subnet_id} still has instances ({instance_id} being deleted)"
+    expect_error(api, "DeleteSubnet", REGION, 400, "FAILED_PRECONDITION", message, subnetId=site.subnet_id)
 
     def gone():
         try:

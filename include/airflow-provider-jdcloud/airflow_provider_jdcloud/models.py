@@ -157,8 +157,8 @@ class VpnConnection(JDCloudModel):
     """A VPN connection between a border gateway and a customer gateway.
 
     ``cloud_public_ip`` holds the two cloud-side public IPs (singular name, list value, as in the API); it
-    may be empty while the connection is being created. ``status`` is not documented by JD Cloud: wait on the
-    IPs, not on it.
+    may be empty while the connection is being created. ``status`` is not in JD's model; the emulator sends
+    ``creating``, ``active`` or ``deleting`` (``None``: not sent): wait on the IPs, not on it.
     """
 
     vpn_connection_id: str

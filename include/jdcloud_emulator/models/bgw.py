@@ -2,6 +2,12 @@
 
 Every rule below is tied to JD Cloud's documentation (``jdcloud-api.md`` section 3); the error
 ``status`` of precondition and quota failures is not documented, so those follow section 6's guess.
+
+Deleting a VPC attachment or a VPN connection takes time (an assumption; JD documents no lifecycle for
+them): the resource stays listed with ``status`` ``deleting`` for the ``attachment_delete`` /
+``vpn_connection_delete`` latency, then it is gone (404). Until then it still counts as a dependant of its
+border gateway and customer gateway, and any change to it, a second delete included, is refused with
+``FAILED_PRECONDITION`` (as JD refuses ``DeleteInstance`` of a ``deleting`` VM).
 """
 
 from __future__ import annotations
@@ -61,6 +67,25 @@ class TunnelAddresses(NamedTuple):
 class BgwBackend(RegionalBackend):
     """Border gateways and the VPN resources hanging off them, for every region."""
 
+    # ------------------------------------------------------------------ deletions in progress
+
+    def reap(self, now: float) -> None:
+        """Forget VPC attachments and VPN connections whose deletion has finished."""
+        for attachment in list(self.state.vpc_attachments.values()):
+            if self._deleted(attachment.deleting_at, "attachment_delete", attachment.vpc_attachment_id, now):
+                del self.state.vpc_attachments[attachment.vpc_attachment_id]
+        for connection in list(self.state.vpn_connections.values()):
+            if self._deleted(connection.deleting_at, "vpn_connection_delete", connection.vpn_connection_id, now):
+                del self.state.vpn_connections[connection.vpn_connection_id]
+
+    def _deleted(self, deleting_at: float | None, transition: str, resource_id: str, now: float) -> bool:
+        """Whether a deletion started at ``deleting_at`` has finished (a stuck-transition fault holds it)."""
+        return (
+            deleting_at is not None
+            and now >= deleting_at + self.cloud.latency(transition)
+            and not self.cloud.faults.is_stuck(transition, resource_id)
+        )
+
     # ------------------------------------------------------------------ border gateways
 
     def create_bgw(self, region: str, *, name: str, az_type: str, az: str, description: str) -> Bgw:
@@ -87,10 +112,14 @@ class BgwBackend(RegionalBackend):
 
     def delete_bgw(self, region: str, bgw_id: str) -> None:
         self.get_bgw(region, bgw_id)
-        if self._attachments_of_bgw(bgw_id):
-            raise FailedPrecondition(f"border gateway {bgw_id} still has VPC attachments")
-        if self.connections_of_bgw(bgw_id):
-            raise FailedPrecondition(f"border gateway {bgw_id} still has VPN connections")
+        attachments = self._attachments_of_bgw(bgw_id)
+        if attachments:
+            deleting = [a.vpc_attachment_id for a in attachments if a.deleting_at is not None]
+            raise FailedPrecondition(f"border gateway {bgw_id} still has VPC attachments{_being_deleted(deleting)}")
+        connections = self.connections_of_bgw(bgw_id)
+        if connections:
+            deleting = [c.vpn_connection_id for c in connections if c.deleting_at is not None]
+            raise FailedPrecondition(f"border gateway {bgw_id} still has VPN connections{_being_deleted(deleting)}")
         for route in self.static_routes(bgw_id):
             del self.state.bgw_routes[route.bgw_route_id]
         del self.state.bgws[bgw_id]
@@ -131,13 +160,21 @@ class BgwBackend(RegionalBackend):
         return self.get_in_region(self.state.vpc_attachments, "vpcAttachment", region, attachment_id)
 
     def attachment_active(self, attachment: VpcAttachment, now: float) -> bool:
-        return now >= attachment.active_at and not self.cloud.faults.is_stuck(
-            "attachment_create", attachment.vpc_attachment_id
+        """Created and not being deleted: a deleting attachment stops propagating at once."""
+        return (
+            attachment.deleting_at is None
+            and now >= attachment.active_at
+            and not self.cloud.faults.is_stuck("attachment_create", attachment.vpc_attachment_id)
         )
+
+    def attachment_status(self, attachment: VpcAttachment, now: float) -> str:
+        if attachment.deleting_at is not None:
+            return "deleting"
+        return "active" if self.attachment_active(attachment, now) else "creating"
 
     def vpc_attachment_json(self, attachment: VpcAttachment) -> dict:
         data = attachment.to_json()
-        data["status"] = "active" if self.attachment_active(attachment, self.cloud.now()) else "creating"
+        data["status"] = self.attachment_status(attachment, self.cloud.now())
         data["propagateCidrInfos"] = [
             {"subnetId": s.subnet_id, "subnetCidr": s.address_prefix} for s in self.propagated_subnets(attachment)
         ]
@@ -163,6 +200,7 @@ class BgwBackend(RegionalBackend):
     ) -> None:
         """Rename, describe, or replace the propagation; the propagation must name the attached VPC."""
         attachment = self.get_vpc_attachment(region, attachment_id)
+        _check_not_deleting(attachment.deleting_at, "vpc attachment", attachment_id)
         if propagation is not None:
             if propagation.vpc_id != attachment.vpc_id:
                 raise InvalidArgument("propagationAttribute.vpcId must be the attachment's vpcId")
@@ -171,12 +209,15 @@ class BgwBackend(RegionalBackend):
         self._update(attachment, vpc_attachment_name=name, description=description)
 
     def delete_vpc_attachment(self, region: str, attachment_id: str) -> None:
+        """Start deleting the attachment: it is ``deleting`` (and propagates nothing) until it is reaped."""
         attachment = self.get_vpc_attachment(region, attachment_id)
+        _check_not_deleting(attachment.deleting_at, "vpc attachment", attachment_id)
         self._check_no_static_route_to(attachment.bgw_id, attachment_id, "vpc attachment")
-        del self.state.vpc_attachments[attachment_id]
+        attachment.deleting_at = self.cloud.now()
 
     def attachments_of_vpc(self, vpc_id: str) -> list[VpcAttachment]:
-        return [a for a in self.state.vpc_attachments.values() if a.vpc_id == vpc_id]
+        """The VPC's attachments that propagate routes: not those being deleted."""
+        return [a for a in self.state.vpc_attachments.values() if a.vpc_id == vpc_id and a.deleting_at is None]
 
     def _attachments_of_bgw(self, bgw_id: str) -> list[VpcAttachment]:
         return [a for a in self.state.vpc_attachments.values() if a.bgw_id == bgw_id]
@@ -238,9 +279,12 @@ class BgwBackend(RegionalBackend):
 
     def delete_customer_gateway(self, region: str, cgw_id: str) -> None:
         self.get_customer_gateway(region, cgw_id)
-        users = [c.vpn_connection_id for c in self.state.vpn_connections.values() if c.cgw_id == cgw_id]
+        users = [c for c in self.state.vpn_connections.values() if c.cgw_id == cgw_id]
         if users:
-            raise FailedPrecondition(f"customer gateway {cgw_id} is used by VPN connection {users[0]}")
+            deleting = ", which is being deleted" if users[0].deleting_at is not None else ""
+            raise FailedPrecondition(
+                f"customer gateway {cgw_id} is used by VPN connection {users[0].vpn_connection_id}{deleting}"
+            )
         del self.state.customer_gateways[cgw_id]
 
     def _tunnels_of_cgw(self, cgw_id: str) -> list[VpnTunnel]:
@@ -313,12 +357,18 @@ class BgwBackend(RegionalBackend):
         return "redundancy" if redundant else "no_redundancy"
 
     def vpn_connection_json(self, connection: VpnConnection) -> dict:
+        """The API form plus ``status`` (``creating`` | ``active`` | ``deleting``), a field JD's VpnConnection model
+        lacks; ``cloudPublicIp`` is empty until the connection is provisioned."""
         data = connection.to_json()
-        provisioned = self.connection_provisioned(connection, self.cloud.now())
-        data["status"] = "active" if provisioned else "creating"
+        now = self.cloud.now()
+        provisioned = self.connection_provisioned(connection, now)
+        if connection.deleting_at is not None:
+            data["status"] = "deleting"
+        else:
+            data["status"] = "active" if provisioned else "creating"
         if not provisioned:
             data["cloudPublicIp"] = []
-        data["haStatus"] = self.ha_status(connection, self.cloud.now())
+        data["haStatus"] = self.ha_status(connection, now)
         data["charge"] = {"chargeMode": "postpaid_by_usage", "chargeStatus": "normal"}
         return data
 
@@ -342,6 +392,7 @@ class BgwBackend(RegionalBackend):
         traffic_selectors: list[dict[str, Any]] | None,
     ) -> None:
         connection = self.get_vpn_connection(region, connection_id)
+        _check_not_deleting(connection.deleting_at, "VPN connection", connection_id)
         self._update(
             connection,
             vpn_connection_name=name,
@@ -351,11 +402,13 @@ class BgwBackend(RegionalBackend):
         )
 
     def delete_vpn_connection(self, region: str, connection_id: str) -> None:
+        """Start deleting the connection: it is ``deleting`` until it is reaped."""
         connection = self.get_vpn_connection(region, connection_id)
+        _check_not_deleting(connection.deleting_at, "VPN connection", connection_id)
         if self.tunnels_of_connection(connection_id):
             raise FailedPrecondition(f"VPN connection {connection_id} still has VPN tunnels")
         self._check_no_static_route_to(connection.bgw_id, connection_id, "VPN connection")
-        del self.state.vpn_connections[connection_id]
+        connection.deleting_at = self.cloud.now()
 
     # ------------------------------------------------------------------ VPN tunnels
 
@@ -371,6 +424,7 @@ class BgwBackend(RegionalBackend):
     ) -> VpnTunnel:
         """Create one tunnel of a (cloud IP, CGW IP) pair; ``settings`` are ``VpnTunnel`` fields (PSK, IKE, IPsec)."""
         connection = self.get_vpn_connection(region, vpn_connection_id)
+        _check_not_deleting(connection.deleting_at, "VPN connection", vpn_connection_id)
         cgw = self.get_customer_gateway(region, connection.cgw_id)
         if not self.connection_provisioned(connection, self.cloud.now()):
             raise FailedPrecondition(f"VPN connection {vpn_connection_id} is still being created")
@@ -453,12 +507,23 @@ class BgwBackend(RegionalBackend):
         self._update(tunnel)
 
     def modify_admin_status(self, region: str, tunnel_id: str, admin_status: str) -> None:
-        self._update(self.get_vpn_tunnel(region, tunnel_id), admin_status=admin_status)
+        """Set the flag at once; going UP -> DOWN also starts the ``tunnel_admin_down`` hold on deleting it."""
+        tunnel = self.get_vpn_tunnel(region, tunnel_id)
+        if admin_status == "DOWN" and tunnel.admin_status == "UP":
+            tunnel.admin_down_at = self.cloud.now()
+        elif admin_status == "UP":
+            tunnel.admin_down_at = None
+        self._update(tunnel, admin_status=admin_status)
 
     def delete_vpn_tunnel(self, region: str, tunnel_id: str) -> None:
+        """Delete a DOWN tunnel; refused until ``tunnel_admin_down`` has passed since it was set DOWN."""
         tunnel = self.get_vpn_tunnel(region, tunnel_id)
         if tunnel.admin_status == "UP":
             raise FailedPrecondition(f"VPN tunnel {tunnel_id} must have adminStatus DOWN before it is deleted")
+        if tunnel.admin_down_at is not None and self.cloud.now() < tunnel.admin_down_at + self.cloud.latency(
+            "tunnel_admin_down"
+        ):
+            raise FailedPrecondition(f"VPN tunnel {tunnel_id} is still going down; retry in a moment")
         del self.state.vpn_tunnels[tunnel_id]
 
     # ------------------------------------------------------------------ routes
@@ -496,9 +561,12 @@ class BgwBackend(RegionalBackend):
 
     def _check_next_hop(self, region: str, bgw_id: str, next_hop_type: str, next_hop: str) -> None:
         if next_hop_type == "vpnConnection":
-            owner, kind = self.get_vpn_connection(region, next_hop).bgw_id, "VPN connection"
+            target: VpnConnection | VpcAttachment = self.get_vpn_connection(region, next_hop)
+            kind = "VPN connection"
         else:
-            owner, kind = self.get_vpc_attachment(region, next_hop).bgw_id, "VPC attachment"
+            target, kind = self.get_vpc_attachment(region, next_hop), "VPC attachment"
+        _check_not_deleting(target.deleting_at, kind, next_hop)
+        owner = target.bgw_id
         if owner != bgw_id:
             raise InvalidArgument(f"{kind} {next_hop} is not on border gateway {bgw_id}")
 
@@ -570,6 +638,16 @@ class BgwBackend(RegionalBackend):
     def delete_bgw_route(self, region: str, bgw_id: str, route_id: str) -> None:
         self._get_static_route(region, bgw_id, route_id)
         del self.state.bgw_routes[route_id]
+
+
+def _check_not_deleting(deleting_at: float | None, kind: str, resource_id: str) -> None:
+    """Refuse any change, a second delete included, to a resource that is being deleted."""
+    if deleting_at is not None:
+        raise FailedPrecondition(f"{kind} {resource_id} is being deleted")
+
+
+def _being_deleted(resource_ids: list[str]) -> str:
+    return f" ({', '.join(resource_ids)} being deleted)" if resource_ids else ""
 
 
 def _address_fields(addresses: TunnelAddresses | None) -> dict[str, str]:

@@ -115,7 +115,7 @@ class Bgw(Resource, id_field="bgw_id", id_prefix="bgw"):
 
 
 class VpcAttachment(Resource, id_field="vpc_attachment_id", id_prefix="vpca"):
-    internal_fields: ClassVar[frozenset[str]] = frozenset({"region_id", "active_at", "subnet_ids"})
+    internal_fields: ClassVar[frozenset[str]] = frozenset({"region_id", "active_at", "subnet_ids", "deleting_at"})
     vpc_attachment_id: str
     vpc_attachment_name: str
     bgw_id: str
@@ -125,6 +125,7 @@ class VpcAttachment(Resource, id_field="vpc_attachment_id", id_prefix="vpca"):
     description: str = ""
     created_time: str
     active_at: float
+    deleting_at: float | None = None  # set by the delete; the attachment is gone attachment_delete later
 
 
 class CustomerGateway(Resource, id_field="customer_gateway_id", id_prefix="cgw"):
@@ -138,7 +139,7 @@ class CustomerGateway(Resource, id_field="customer_gateway_id", id_prefix="cgw")
 
 
 class VpnConnection(Resource, id_field="vpn_connection_id", id_prefix="vpnc"):
-    internal_fields: ClassVar[frozenset[str]] = frozenset({"region_id", "provisioned_at"})
+    internal_fields: ClassVar[frozenset[str]] = frozenset({"region_id", "provisioned_at", "deleting_at"})
     vpn_connection_id: str
     vpn_connection_name: str
     description: str = ""
@@ -154,6 +155,7 @@ class VpnConnection(Resource, id_field="vpn_connection_id", id_prefix="vpnc"):
     created_time: str
     updated_time: str
     provisioned_at: float = 0.0  # when its cloud public IPs are allocated (shown)
+    deleting_at: float | None = None  # set by the delete; the connection is gone vpn_connection_delete later
 
 
 IKE_IPSEC_FIELDS = (
@@ -174,7 +176,7 @@ IKE_IPSEC_FIELDS = (
 
 
 class VpnTunnel(Resource, id_field="vpn_tunnel_id", id_prefix="vpntnl"):
-    internal_fields: ClassVar[frozenset[str]] = frozenset({"region_id", "match_since"})
+    internal_fields: ClassVar[frozenset[str]] = frozenset({"region_id", "match_since", "admin_down_at"})
     vpn_tunnel_id: str
     vpn_connection_id: str
     cloud_public_ip: str
@@ -205,6 +207,7 @@ class VpnTunnel(Resource, id_field="vpn_tunnel_id", id_prefix="vpntnl"):
     created_time: str
     updated_time: str
     match_since: float | None = None
+    admin_down_at: float | None = None  # when adminStatus last went UP -> DOWN; deletable tunnel_admin_down later
 
 
 class BgwRoute(Resource, id_field="bgw_route_id", id_prefix="bgwr"):

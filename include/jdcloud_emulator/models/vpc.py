@@ -62,8 +62,11 @@ class VpcBackend(RegionalBackend):
         self.get_vpc(region, vpc_id)
         if self._subnets_of(vpc_id):
             raise FailedPrecondition(f"vpc {vpc_id} still has subnets")
-        if any(a.vpc_id == vpc_id for a in self.state.vpc_attachments.values()):
-            raise FailedPrecondition(f"vpc {vpc_id} is attached to a border gateway")
+        attachments = [a for a in self.state.vpc_attachments.values() if a.vpc_id == vpc_id]
+        if attachments:  # one being deleted still counts until it is gone
+            deleting = [a.vpc_attachment_id for a in attachments if a.deleting_at is not None]
+            suffix = f" ({', '.join(deleting)} being deleted)" if deleting else ""
+            raise FailedPrecondition(f"vpc {vpc_id} is attached to a border gateway{suffix}")
         if any(t.route_table_type != "default" for t in self._tables_of(vpc_id)):
             raise FailedPrecondition(f"vpc {vpc_id} still has custom route tables")
         for table in self._tables_of(vpc_id):
@@ -133,8 +136,11 @@ class VpcBackend(RegionalBackend):
 
     def delete_subnet(self, region: str, subnet_id: str) -> None:
         self.get_subnet(region, subnet_id)
-        if any(i.subnet_id == subnet_id for i in self.state.instances.values()):
-            raise FailedPrecondition(f"subnet {subnet_id} still has instances")
+        instances = [i for i in self.state.instances.values() if i.subnet_id == subnet_id]
+        if instances:  # one being deleted still counts until it is gone
+            deleting = [i.instance_id for i in instances if i.deleting_at is not None]
+            suffix = f" ({', '.join(deleting)} being deleted)" if deleting else ""
+            raise FailedPrecondition(f"subnet {subnet_id} still has instances{suffix}")
         del self.state.subnets[subnet_id]
 
     def _subnets_of(self, vpc_id: str) -> list[Subnet]:
