@@ -37,6 +37,7 @@ import httpx
 import pytest
 
 from airflow_provider_jdcloud import mirror
+from airflow_provider_jdcloud.exceptions import FailedPrecondition, NotFound
 from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
 from airflow_provider_jdcloud.models import (
     BgwRoute,
@@ -140,11 +141,28 @@ def _wait_healthy(ic: Interconnect) -> None:
 # --------------------------------------------------------------------- API helpers
 
 
+def _until(done: Callable[[], bool], what: str) -> None:
+    """Poll ``done`` until it is true: some changes take the cloud a moment (a tunnel going DOWN, a delete)."""
+    deadline = time.monotonic() + HEALTHY_WITHIN_S
+    while not done():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {HEALTHY_WITHIN_S}s")
+        time.sleep(0.05)
+
+
 def _delete_tunnels(ic: Interconnect, site: Site) -> None:
-    """Set the side's tunnels DOWN and delete them (JD Cloud deletes a tunnel only when it is DOWN)."""
+    """Set the side's tunnels DOWN and delete them (JD Cloud deletes a tunnel only once it is DOWN)."""
+
+    def deleted(tunnel_id: str) -> bool:
+        try:
+            ic.hook.delete_vpn_tunnel(tunnel_id, region=site.region)
+        except FailedPrecondition:  # still going DOWN
+            return False
+        return True
+
     for tunnel in site.tunnels:
         ic.hook.modify_vpn_tunnel_admin_status(tunnel.vpn_tunnel_id, "DOWN", region=site.region)
-        ic.hook.delete_vpn_tunnel(tunnel.vpn_tunnel_id, region=site.region)
+        _until(lambda t=tunnel.vpn_tunnel_id: deleted(t), f"deleting tunnel {tunnel.vpn_tunnel_id}")
 
 
 def _recreate_tunnel(ic: Interconnect, region: str, tunnel: VpnTunnel, **endpoints: str) -> None:
@@ -281,6 +299,15 @@ def _recreate_peer_connection(ic: Interconnect) -> Broken:
     _delete_tunnels(ic, peer)
     ic.hook.delete_bgw_route(peer.bgw_id, peer.static_route.bgw_route_id, region=peer.region)
     ic.hook.delete_vpn_connection(peer.connection.vpn_connection_id, region=peer.region)
+
+    def connection_gone() -> bool:
+        try:
+            ic.hook.describe_vpn_connection(peer.connection.vpn_connection_id, region=peer.region)
+        except NotFound:
+            return True
+        return False
+
+    _until(connection_gone, f"deleting VPN connection {peer.connection.vpn_connection_id}")
     new_id = ic.hook.create_vpn_connection(
         peer.connection.vpn_connection_name or "",
         bgw_id=peer.bgw_id,
