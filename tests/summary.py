@@ -14,6 +14,8 @@ import pytest
 BAD_INPUT = "bad input table (each line: a malformed conf, the layer that rejected it, the mutating calls its run made)"
 RESILIENCE = "concurrency, restarts, credentials"
 SECRET_SCAN = "secret scan (real task runner; hits of the PSK, AK and SK)"
+DIAGNOSIS = "diagnosis reason codes (each line: the code, the hop it named, how the hop was broken)"
+DRIFT = "out-of-band PSK change (each line: on_drift, the rerun, its tunnel wait)"
 
 _SECTIONS = pytest.StashKey[dict[str, list[str]]]()
 

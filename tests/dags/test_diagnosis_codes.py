@@ -55,6 +55,7 @@ from include.jdcloud_emulator.settings import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
 from include.jdcloud_vpn import diagnosis, naming
 from include.jdcloud_vpn.conf import SIDES, InterconnectConf, Side, validate_conf
 from include.jdcloud_vpn.diagnosis import Finding, diagnose
+from tests import summary
 from tests.conftest import reset_control
 from tests.dags.conftest import preserved_params, seeded_conf
 
@@ -471,7 +472,9 @@ def test_the_cases_cover_every_reason_code_of_the_diagnosis() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_each_reason_code_is_provoked_through_the_api(interconnect: Interconnect, case: Case) -> None:
+def test_each_reason_code_is_provoked_through_the_api(
+    interconnect: Interconnect, case: Case, pytestconfig: pytest.Config
+) -> None:
     _wait_healthy(interconnect)  # a case starts on a healthy interconnect, whatever the previous one did
     broken = case.provoke(interconnect)
     try:
@@ -482,6 +485,7 @@ def test_each_reason_code_is_provoked_through_the_api(interconnect: Interconnect
     assert finding is not None, f"{case.id}: no blocking hop found"
     assert (finding.reason, finding.hop) == (case.reason, broken.hop), finding
     assert broken.detail in finding.detail, finding
+    summary.add(pytestconfig, summary.DIAGNOSIS, f"{finding.reason:<33} at {finding.hop}: {case.how}")
 
 
 def test_a_failed_ping_records_the_diagnosis_in_the_run_report(interconnect: Interconnect) -> None:

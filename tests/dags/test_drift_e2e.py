@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests import summary
 from tests.dags.conftest import seeded_conf
 
 pytestmark = pytest.mark.timeout(300)
@@ -302,7 +303,7 @@ def test_report_mode_modifies_nothing_and_the_waits_fail_at_once(dagbag, hook, e
 
 
 @pytest.mark.parametrize("on_drift", ["repair", "report"])
-def test_out_of_band_psk_change(dagbag, hook, emulator_control, tmp_path, on_drift):
+def test_out_of_band_psk_change(dagbag, hook, emulator_control, tmp_path, on_drift, pytestconfig):
     from airflow_provider_jdcloud.models import VpnTunnelModifySpec
 
     conf = seeded_conf(hook, tmp_path, name=f"psk-{on_drift}", timeouts=_fast_waits(), on_drift=on_drift)
@@ -314,9 +315,12 @@ def test_out_of_band_psk_change(dagbag, hook, emulator_control, tmp_path, on_dri
 
     since = time.time()
     outcome = _run(dagbag, conf)
-    print(  # the numbers of the drift brief: how long the rerun and its tunnel wait took
-        f"\n[{on_drift}] rerun {outcome.elapsed_s:.1f} s, wait_tunnels_up {outcome.durations[TUNNEL_WAIT]:.2f} s "
-        f"(timeout {WAIT_TIMEOUT_S} s), state {outcome.states[(TUNNEL_WAIT, -1)]}"
+    summary.add(  # how long the rerun and its tunnel wait took
+        pytestconfig,
+        summary.DRIFT,
+        f"{on_drift:<7} rerun {outcome.elapsed_s:.1f} s, {'succeeded' if outcome.ok else 'failed'}; "
+        f"wait_tunnels_up {outcome.states[(TUNNEL_WAIT, -1)]} after {outcome.durations[TUNNEL_WAIT]:.2f} s "
+        f"(timeout {WAIT_TIMEOUT_S} s)",
     )
     report, markdown = _report(conf)
     calls = Counter(op for op, _ in _modify_calls(emulator_control, since))

@@ -47,7 +47,8 @@ class JDCloudVmHook(JDCloudBaseHook):
         self, name: str, *, vpc_id: str | None = None, region: str | None = None
     ) -> list[Instance]:
         """The VMs named exactly ``name`` (in ``vpc_id`` when given): JD's ``name`` filter is a fuzzy match."""
-        return [i for i in self.describe_instances(name=name, vpc_id=vpc_id, region=region) if i.instance_name == name]
+        found = self.describe_instances(name=name, vpc_id=vpc_id, region=region)
+        return [i for i in found if i.instance_name == name and vpc_id in (None, i.vpc_id)]
 
     def create_instances(
         self,
