@@ -338,7 +338,13 @@ class WaitSpec(_FrozenModel):
     """Bounds of one polling wait."""
 
     timeout_s: float = Field(gt=0, description="Give up after this many seconds.")
-    poll_interval_s: float = Field(gt=0, description="Seconds between two polls; smaller than timeout_s.")
+    poll_interval_s: float = Field(
+        gt=0,
+        description=(
+            "Longest pause between two polls, smaller than timeout_s; polls start a second apart and back off "
+            "to it, so a wait ends within max(1 s, 10 %) of the change."
+        ),
+    )
 
     @model_validator(mode="after")
     def _check_poll_below_timeout(self) -> WaitSpec:
@@ -433,7 +439,7 @@ class InterconnectConf(_FrozenModel):
             "the step in repair mode."
         ),
     )
-    timeouts: WaitConf = Field(default=WaitConf(), description="Timeout and poll interval of each wait.")
+    timeouts: WaitConf = Field(default=WaitConf(), description="Timeout and longest poll interval of each wait.")
     ping: PingConf = Field(default=PingConf(), description="Ping test settings.")
     report_dir: str = Field(default="reports", min_length=1, description="Directory of the test reports.")
 

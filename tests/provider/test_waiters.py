@@ -6,7 +6,16 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
-from airflow_provider_jdcloud.waiters import WaitCheck, async_wait, get_waiter, wait
+import pytest
+
+from airflow_provider_jdcloud.waiters import (
+    FIRST_POLL_S,
+    WaitCheck,
+    async_wait,
+    get_waiter,
+    next_poll_interval,
+    wait,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
@@ -113,15 +122,40 @@ def test_wait_polls_until_success_then_stops(hook: JDCloudHook, api_server: Scri
         hook, "vpn_tunnels_up", _tunnels("t-1"), deadline=time.time() + 60, poll_interval=5, sleep=slept.append
     )
 
-    assert (status, check.summary, slept) == ("success", f"t-1({REGION}) op=UP", [5])
+    assert (status, check.summary, slept) == ("success", f"t-1({REGION}) op=UP", [FIRST_POLL_S])
     assert len(api_server.requests) == 2
+
+
+def _checks(cap_s: float, until_s: float) -> list[float]:
+    """When a wait polling with ``cap_s`` checks, from its start to ``until_s`` (no time spent in the checks)."""
+    times = [0.0]
+    while times[-1] < until_s:
+        times.append(times[-1] + next_poll_interval(times[-1], cap_s))
+    return times
+
+
+@pytest.mark.parametrize("cap_s", [5.0, 15.0, 60.0])
+def test_a_wait_sees_a_change_within_a_second_or_a_tenth_of_the_time_it_took(cap_s: float) -> None:
+    checks = _checks(cap_s, 900)
+    for changed_at in [0.3, 0.9, 2.5, 7.0, 19.0, 33.0, 47.5, 120.0, 599.0]:
+        seen_at = next(t for t in checks if t >= changed_at)
+        assert seen_at - changed_at <= max(FIRST_POLL_S, 0.1 * changed_at, 0.0) + 1e-9, (cap_s, changed_at, seen_at)
+
+
+def test_backoff_stops_at_the_cap_so_a_long_wait_costs_few_checks() -> None:
+    assert next_poll_interval(0, 15) == FIRST_POLL_S
+    assert next_poll_interval(40, 15) == 4.0
+    assert next_poll_interval(400, 15) == 15
+    assert next_poll_interval(0, 0.1) == 0.1  # a cap below the first pause wins
+    # A 10-minute wait with a 15 s cap: a check a second at first, then ever fewer; fixed 15 s polls make 40.
+    assert len(_checks(15, 600)) < 75
 
 
 def test_wait_reports_timeout_and_failure(hook: JDCloudHook, api_server: ScriptedApi) -> None:
     api_server.reply(_tunnel("t-1", "DOWN"))
     api_server.reply(_tunnel("t-1", "DOWN", admin_status="DOWN"))
 
-    timed_out = wait(hook, "vpn_tunnels_up", _tunnels("t-1"), deadline=time.time() + 1, poll_interval=5)
+    timed_out = wait(hook, "vpn_tunnels_up", _tunnels("t-1"), deadline=time.time() - 1, poll_interval=5)
     failed = wait(hook, "vpn_tunnels_up", _tunnels("t-1"), deadline=time.time() + 60, poll_interval=5)
 
     assert (timed_out[0], timed_out[1].summary) == ("timeout", f"t-1({REGION}) op=DOWN")

@@ -3,6 +3,10 @@
 A waiter takes a hook and a list of targets (plain dicts, so triggers can serialize them) and returns a
 :class:`WaitCheck`: done, terminally failed, or not yet, with a one-line summary of what it saw. Sensors
 and triggers only choose a waiter by name; the summary of the last check is what a timeout reports.
+
+The loop polls early and backs off (:func:`next_poll_interval`): a pause is at most a tenth of the time
+waited so far (at least ``FIRST_POLL_S``) and at most the caller's ``poll_interval``, so a wait ends within
+max(1 s, 10 %) of the state change it waits for, and a long wait polls no more often than its cap.
 """
 
 from __future__ import annotations
@@ -23,6 +27,14 @@ log = logging.getLogger(__name__)
 
 Target = dict[str, Any]
 R = TypeVar("R")
+
+FIRST_POLL_S = 1.0  # the shortest pause between two checks (unless the cap is shorter)
+POLL_BACKOFF = 0.1  # a pause is at most this fraction of the time waited so far
+
+
+def next_poll_interval(waited_s: float, cap_s: float) -> float:
+    """The pause before the next check, ``waited_s`` seconds into a wait whose longest pause is ``cap_s``."""
+    return min(cap_s, max(FIRST_POLL_S, POLL_BACKOFF * waited_s))
 
 
 @dataclass(frozen=True)
@@ -209,32 +221,42 @@ def wait(
     poll_interval: float,
     sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[str, WaitCheck]:
-    """Poll until done, failed or ``deadline`` (epoch seconds); return ``(status, last check)``."""
-    check = get_waiter(waiter)
+    """Poll until done, failed or ``deadline`` (epoch seconds); return ``(status, last check)``.
+
+    :param poll_interval: the longest pause between two checks (they start :data:`FIRST_POLL_S` apart)
+    """
+    check, started = get_waiter(waiter), time.time()
     while True:
-        outcome = _outcome(waiter, check(hook, targets), deadline, poll_interval)
+        outcome, pause = _outcome(waiter, check(hook, targets), started, deadline, poll_interval)
         if outcome:
             return outcome
-        sleep(poll_interval)
+        sleep(pause)
 
 
 async def async_wait(
     hook: JDCloudHook, waiter: str, targets: list[Target], *, deadline: float, poll_interval: float
 ) -> tuple[str, WaitCheck]:
     """:func:`wait` for the triggerer: the blocking SDK call runs in a worker thread."""
-    check = get_waiter(waiter)
+    check, started = get_waiter(waiter), time.time()
     while True:
-        outcome = _outcome(waiter, await asyncio.to_thread(check, hook, targets), deadline, poll_interval)
+        result = await asyncio.to_thread(check, hook, targets)
+        outcome, pause = _outcome(waiter, result, started, deadline, poll_interval)
         if outcome:
             return outcome
-        await asyncio.sleep(poll_interval)
+        await asyncio.sleep(pause)
 
 
-def _outcome(waiter: str, result: WaitCheck, deadline: float, poll_interval: float) -> tuple[str, WaitCheck] | None:
-    """Log a check; return ``(status, check)`` when the wait ends, or ``None`` to poll again."""
+def _outcome(
+    waiter: str, result: WaitCheck, started: float, deadline: float, poll_interval: float
+) -> tuple[tuple[str, WaitCheck] | None, float]:
+    """Log a check; return ``((status, check), 0)`` when the wait ends, else ``(None, pause before the next)``.
+
+    The last pause is cut to end at ``deadline``, where one more check is made before a timeout.
+    """
     log.info("%s: %s", waiter, result.summary)
     if result.done or result.failed:
-        return ("success" if result.done else "failure"), result
-    if time.time() + poll_interval > deadline:
-        return "timeout", result
-    return None
+        return (("success" if result.done else "failure"), result), 0.0
+    now = time.time()
+    if now >= deadline:
+        return ("timeout", result), 0.0
+    return None, min(next_poll_interval(now - started, poll_interval), deadline - now)

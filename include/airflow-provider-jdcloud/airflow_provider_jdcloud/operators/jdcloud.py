@@ -36,7 +36,7 @@ class JDCloudRunCommandOperator(BaseOperator):
     :param command_name: cloud-assistant command name (1-128 characters); templated
     :param command_timeout_s: seconds the script may run on the VM (10-86400)
     :param wait_timeout_s: seconds to wait for the invocation to end; templated
-    :param poll_interval_s: seconds between two checks; templated
+    :param poll_interval_s: longest pause between two checks (they start a second apart and back off); templated
     """
 
     template_fields: Sequence[str] = (

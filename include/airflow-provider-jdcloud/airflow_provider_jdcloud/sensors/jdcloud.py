@@ -29,7 +29,8 @@ class JDCloudWaiterSensor(BaseSensorOperator):
     :param targets: dicts naming the resources (``region`` plus ids), or lists of them such as the
         results of mapped tasks; templated
     :param wait_timeout_s: seconds to wait before failing; templated
-    :param poll_interval_s: seconds between checks; templated
+    :param poll_interval_s: longest pause between two checks (they start a second apart and back off to it,
+        so the wait ends within max(1 s, 10 %) of the change); templated
     :param jdcloud_conn_id: the Airflow connection
     :param deferrable: wait in the triggerer instead of a worker slot
     """

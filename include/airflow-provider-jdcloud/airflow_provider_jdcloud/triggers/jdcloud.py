@@ -12,12 +12,12 @@ from airflow_provider_jdcloud.waiters import Target, async_wait
 
 
 class JDCloudWaiterTrigger(BaseTrigger):
-    """Poll ``waiter`` over ``targets`` every ``poll_interval`` seconds until success, failure or ``deadline``.
+    """Poll ``waiter`` over ``targets`` (backing off to ``poll_interval``) until success, failure or ``deadline``.
 
     :param waiter: a name from :data:`airflow_provider_jdcloud.waiters.WAITERS`
     :param targets: JSON-able dicts the waiter reads (regions and resource ids; never secrets)
     :param deadline: epoch seconds; fixed when the task deferred, so a restarted trigger keeps it
-    :param poll_interval: seconds between checks
+    :param poll_interval: longest pause between checks (see :func:`~airflow_provider_jdcloud.waiters.wait`)
     :param jdcloud_conn_id: the Airflow connection holding the credentials
     """
 
