@@ -68,6 +68,7 @@ OPERATIONS: dict[str, ApiOperation] = {
         _op("DescribeInstance", "vm", "GET", f"{_R}/instances/{{instanceId}}"),
         _op("DescribeInstanceStatus", "vm", "GET", f"{_R}/instanceStatus"),
         _op("DeleteInstance", "vm", "DELETE", f"{_R}/instances/{{instanceId}}"),
+        _op("DescribeImage", "vm", "GET", f"{_R}/images/{{imageId}}"),
         # --- assistant service (verified from the SDK) ---
         _op("CreateCommand", "assistant", "POST", f"{_R}/createCommand"),
         _op("InvokeCommand", "assistant", "POST", f"{_R}/invokeCommand"),
