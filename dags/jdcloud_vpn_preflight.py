@@ -9,7 +9,8 @@ Checks, each a named row (pass, fail or not checked) with a one-line detail:
 
 1. **credentials**: `DescribeVpcs` answers in both regions (not 401/403);
 2. **api paths**: every *inferred* border-gateway read path of `api_paths.py` answers like an API that exists
-   (a nonexistent id is "not found" as a resource, not as a path);
+   (a nonexistent id is "not found" as a resource, not as a path); the inferred write paths cannot be checked
+   without changing something, so they are not;
 3. **quotas**: border gateways (5/region), customer gateways (10/region), VPN connections (10/BGW), static
    routes (50/BGW), 1 attachment per VPC and BGW, against what the build would create; what it would reuse
    (deterministic names) needs no quota;

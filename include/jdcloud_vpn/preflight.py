@@ -10,7 +10,9 @@ Each check is one named row, ``pass``, ``fail`` or ``not checked``, with a one-l
 * ``probe image (<side>, <region>)``: the image of a probe VM the build creates exists (``DescribeImage``);
 * ``sites``: the VPCs, CIDRs, subnets and existing probe VMs match the conf (:func:`steps.check_sites`).
 
-Nothing here creates, modifies or deletes: every call is a ``Describe*`` operation.
+Nothing here creates, modifies or deletes: every call is a ``Describe*`` operation. So the inferred *write*
+paths (``Create*``, ``Modify*``, ``Delete*``) stay unchecked: a passing preflight proves the read paths only,
+and the first build is the first use of the others.
 """
 
 from __future__ import annotations
