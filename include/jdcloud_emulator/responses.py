@@ -434,6 +434,9 @@ class VmResponse(BaseResponse):
         self.cloud.vm.delete_instance(self.region, self.params["instanceId"])
         return {}
 
+    def describe_image(self) -> dict:
+        return {"image": self.cloud.vm.get_image(self.region, self.params["imageId"])}
+
 
 # ---------------------------------------------------------------- assistant
 

@@ -7,6 +7,8 @@ field: the pre-shared key is compared inside a step and never returned.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, JsonValue
 
 from include.jdcloud_vpn.conf import Region, Side, TeardownTarget
@@ -190,3 +192,14 @@ class TeardownVerified(Result):
     """What remained after the teardown (must be nothing, unless a dry run)."""
 
     remaining: list[PlanItem]
+
+
+CheckStatus = Literal["pass", "fail", "not checked"]
+
+
+class PreflightCheck(Result):
+    """One preflight check: its name, ``pass``, ``fail`` or ``not checked``, and a one-line detail."""
+
+    name: str
+    status: CheckStatus
+    detail: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 INTERCONNECT = "jdcloud_vpn_interconnect"
-ALL_DAGS = [INTERCONNECT, "jdcloud_vpn_teardown", "jdcloud_vpn_dr_drill"]
+ALL_DAGS = [INTERCONNECT, "jdcloud_vpn_teardown", "jdcloud_vpn_dr_drill", "jdcloud_vpn_preflight"]
 
 
 def test_no_import_errors(dagbag):

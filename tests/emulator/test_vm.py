@@ -163,3 +163,16 @@ def test_name_and_private_ip_filters_are_fuzzy_as_jd_documents(api, site):
     ip = api.call("DescribeInstance", REGION, instanceId=ids["other"])["instance"]["privateIpAddress"]
     assert ids["other"] in found("privateIpAddress", [ip.rsplit(".", 1)[0] + "."])
     assert found("vpcId", [site.vpc_id[:-1]]) == set()
+
+
+def test_describe_image_finds_the_official_images_in_every_region(api):
+    for region in ("cn-north-1", "cn-east-2"):
+        image = api.call("DescribeImage", region, imageId="img-emulator-centos7")["image"]
+        assert (image["imageId"], image["status"], image["osType"]) == ("img-emulator-centos7", "ready", "linux")
+
+
+def test_an_unknown_image_is_not_found_and_launches_nothing(api, site):
+    expect_error(api, "DescribeImage", REGION, 404, "NOT_FOUND", "image img-nosuch not found", imageId="img-nosuch")
+    spec = _spec(site, imageId="img-nosuch")
+    expect_error(api, "CreateInstances", REGION, 404, "NOT_FOUND", "image img-nosuch not found", instanceSpec=spec)
+    assert api.call("DescribeInstances", REGION)["instances"] == []

@@ -10,7 +10,7 @@ Paths are given as the SDK writes them: without the ``/v1`` version prefix.
    models plus ``DescribeConnections`` and ``ModifyAdminStatus``. Entries with ``inferred=True`` follow
    the JD Cloud vpc team's conventions (collections end in ``/``, modify is PATCH with the flattened
    ``*Spec`` fields, custom actions use ``:verb``). Verify them with JD Cloud's API Explorer before
-   pointing this project at the real cloud.
+   pointing this project at the real cloud; the ``jdcloud_vpn_preflight`` DAG checks the inferred read paths.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ OPERATIONS: dict[str, ApiOperation] = {
         _op("DescribeInstance", "vm", "GET", f"{_R}/instances/{{instanceId}}"),
         _op("DescribeInstanceStatus", "vm", "GET", f"{_R}/instanceStatus"),
         _op("DeleteInstance", "vm", "DELETE", f"{_R}/instances/{{instanceId}}"),
+        _op("DescribeImage", "vm", "GET", f"{_R}/images/{{imageId}}"),
         # --- assistant service (verified from the SDK) ---
         _op("CreateCommand", "assistant", "POST", f"{_R}/createCommand"),
         _op("InvokeCommand", "assistant", "POST", f"{_R}/invokeCommand"),

@@ -104,6 +104,17 @@ class Instance(JDCloudModel):
     description: str | None = None
 
 
+class Image(JDCloudModel):
+    """A VM image; ``status`` is e.g. ``pending``, ``ready`` or ``error``."""
+
+    image_id: str
+    name: str | None = None
+    platform: str | None = None
+    os_version: str | None = None
+    os_type: str | None = None
+    status: str | None = None
+
+
 # --- bgw service ---
 
 

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import ipaddress
 
-from include.jdcloud_emulator.exceptions import FailedPrecondition
+from include.jdcloud_emulator.exceptions import FailedPrecondition, not_found
 from include.jdcloud_emulator.models.core import Fuzzy, RegionalBackend, apply_filters, iso
 from include.jdcloud_emulator.models.state import Instance, Subnet
 
 DELETABLE = ("running", "stopped", "error")
+#: The images every region has (the emulator's stand-ins for JD's official images with the cloud assistant):
+#: ``DescribeImage`` finds them and ``CreateInstances`` accepts only them.
+IMAGES: dict[str, dict[str, str]] = {
+    "img-emulator-centos7": {"name": "CentOS 7.9 64bit (emulator)", "platform": "CentOS", "osVersion": "7.9"},
+    "img-emulator": {"name": "CentOS 7.9 64bit (emulator, short id)", "platform": "CentOS", "osVersion": "7.9"},
+}
 
 
 class VmBackend(RegionalBackend):
@@ -46,6 +52,7 @@ class VmBackend(RegionalBackend):
             if earlier:
                 return earlier
         subnet = self.cloud.vpc.get_subnet(region, subnet_id)
+        self.get_image(region, image_id)
         return [self._launch(region, name, az, instance_type, image_id, subnet, client_token) for _ in range(count)]
 
     def _launch(
@@ -77,6 +84,20 @@ class VmBackend(RegionalBackend):
             if candidate not in used:
                 return candidate
         raise FailedPrecondition(f"subnet {subnet.subnet_id} has no free IP address")
+
+    def get_image(self, region: str, image_id: str) -> dict:
+        """The ``Image`` of ``image_id`` (official images exist in every region), or 404 ``NOT_FOUND``."""
+        if image_id not in IMAGES:
+            raise not_found("image", image_id)
+        return {
+            "imageId": image_id,
+            **IMAGES[image_id],
+            "architecture": "x86_64",
+            "osType": "linux",
+            "imageSource": "jcloud",
+            "status": "ready",
+            "systemDiskSizeGB": 40,
+        }
 
     def get_instance(self, region: str, instance_id: str) -> Instance:
         return self.get_in_region(self.state.instances, "instance", region, instance_id)

@@ -6,13 +6,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow_provider_jdcloud.hooks.base import JDCloudBaseHook, Resource
-from airflow_provider_jdcloud.models import Instance
+from airflow_provider_jdcloud.models import Image, Instance
 
 INSTANCE = Resource("Instance", Instance)
+IMAGE = Resource("Image", Image)
 
 
 class JDCloudVmHook(JDCloudBaseHook):
-    """Create, read and delete VM instances.
+    """Create, read and delete VM instances; read images.
 
     :param jdcloud_conn_id: the Airflow connection id; other arguments as for :class:`JDCloudBaseHook`
     """
@@ -70,3 +71,7 @@ class JDCloudVmHook(JDCloudBaseHook):
     def delete_instance(self, instance_id: str, *, region: str | None = None) -> None:
         """Delete a VM instance; it must be ``running``, ``stopped`` or ``error``."""
         self._delete(INSTANCE, instance_id, region)
+
+    def describe_image(self, image_id: str, *, region: str | None = None) -> Image:
+        """Describe one image (``NotFound`` when the region has no image ``image_id``)."""
+        return self._describe(IMAGE, image_id, region)
