@@ -109,7 +109,7 @@ def test_secret_hygiene_with_real_task_runner(airflow: RealAirflow, pytestconfig
     print(f"\n[secrets] run {run_id}: {run['state']} in {time.monotonic() - started:.1f}s")
     _assert_success(airflow, run)
 
-    psk = airflow.variable(f"jdcloud_vpn_psk_{name}")
+    psk = airflow.variable(f"jdcloud_vpn_psk_secret_{name}")
     assert len(psk) >= 8, "the generated PSK is too short for the masker to act on"
     scan = SecretScan({"PSK": psk, "AK": airflow.access_key, "SK": airflow.secret_key})
 
@@ -180,7 +180,7 @@ def test_secret_hygiene_with_real_task_runner(airflow: RealAirflow, pytestconfig
     scan.scan_files("emulator stdout/stderr", airflow.proc_dir.glob("emulator.*"), airflow.proc_dir)
 
     print(
-        f"[secrets] PSK {len(psk)} chars (Variable jdcloud_vpn_psk_{name}), AK {len(airflow.access_key)} chars, "
+        f"[secrets] PSK {len(psk)} chars (Variable jdcloud_vpn_psk_secret_{name}), AK {len(airflow.access_key)} chars, "
         f"SK {len(airflow.secret_key)} chars; every value also searched JSON-escaped"
     )
     print(scan.table())
