@@ -52,7 +52,7 @@ $(COMPOSE): | venv
 	rm -rf $(VENV)/compose-dl
 
 compose-lint: $(COMPOSE)
-	COMPOSE=$(COMPOSE) scripts/compose_lint.sh
+	COMPOSE=$(COMPOSE) bash scripts/compose_lint.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache reports
