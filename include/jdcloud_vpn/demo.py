@@ -1,7 +1,13 @@
-"""Rehearsal network for the emulator: two VPCs in two regions, a subnet and a probe VM each."""
+"""Rehearsal network for the emulator: two VPCs in two regions, a subnet and a probe VM each.
+
+``python -m include.jdcloud_vpn.demo --endpoint HOST:PORT --conf-out FILE`` seeds them into a running emulator
+(reusing a network seeded before) and writes the interconnect conf for them: the compose ``jdcloud-seed``
+service.
+"""
 
 from __future__ import annotations
 
+import argparse
 import copy
 import json
 from pathlib import Path
@@ -41,6 +47,31 @@ def seed_site(hook: JDCloudHook, side: str, *, name: str = "demo", with_probe: b
     return seeded
 
 
+def find_or_seed_site(hook: JDCloudHook, side: str, *, name: str = "demo") -> dict[str, Any]:
+    """Return the site :func:`seed_site` made before (found by its names), seeding it if there is none.
+
+    :raises RuntimeError: the VPC exists without its subnet or probe VM (reset the emulator)
+    """
+    site = DEMO_SITES[side]
+    region, vpc_name = site["region"], f"{name}-{side}-vpc"
+    vpcs = [v for v in hook.describe_vpcs(vpc_names=[vpc_name], region=region) if v.vpc_name == vpc_name]
+    if not vpcs:
+        return seed_site(hook, side, name=name)
+    vpc_id = vpcs[0].vpc_id
+    subnet_name = f"{name}-{side}-subnet"
+    subnets = [s for s in hook.describe_subnets(vpc_id=vpc_id, region=region) if s.subnet_name == subnet_name]
+    probes = hook.find_instances_by_name(f"{name}-{side}-probe", vpc_id=vpc_id, region=region)
+    if not subnets or not probes:
+        raise RuntimeError(f"{vpc_name} ({vpc_id}) exists without its subnet or probe VM: reset the emulator")
+    return {
+        "region": region,
+        "vpc_id": vpc_id,
+        "vpc_cidr": site["cidr"],
+        "subnet_ids": [subnets[0].subnet_id],
+        "instance_id": probes[0].instance_id,
+    }
+
+
 def demo_conf(seeded: dict[str, dict[str, Any]], template: Path = DEMO_CONF_PATH, **overrides: Any) -> dict[str, Any]:
     """The demo conf file with the seeded ids filled in; probes are the seeded VMs when there are any."""
     conf = json.loads(template.read_text(encoding="utf-8"))
@@ -56,3 +87,25 @@ def demo_conf(seeded: dict[str, dict[str, Any]], template: Path = DEMO_CONF_PATH
             target["probe"] = {"create_in_subnet": site["subnet_ids"][0]}
     conf.update(overrides)
     return conf
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Seed (or find) the two demo sites in an emulator and write their interconnect conf."""
+    from include.jdcloud_emulator.settings import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
+
+    parser = argparse.ArgumentParser(prog="python -m include.jdcloud_vpn.demo", description=main.__doc__)
+    parser.add_argument("--endpoint", required=True, help="the emulator, host:port")
+    parser.add_argument("--conf-out", type=Path, required=True, help="where to write the conf (JSON)")
+    parser.add_argument("--report-dir", default="reports/demo", help="report_dir of the conf")
+    args = parser.parse_args(argv)
+    hook = JDCloudHook.from_credentials(DEMO_ACCESS_KEY, DEMO_SECRET_KEY, endpoint=args.endpoint, scheme="http")
+    seeded = {side: find_or_seed_site(hook, side) for side in ("home", "peer")}
+    for side, site in seeded.items():
+        print(f"{side}: {site['region']} {site['vpc_id']} {site['vpc_cidr']} probe {site['instance_id']}")
+    args.conf_out.parent.mkdir(parents=True, exist_ok=True)
+    args.conf_out.write_text(json.dumps(demo_conf(seeded, report_dir=args.report_dir), indent=2) + "\n")
+    print(f"conf written to {args.conf_out}: trigger jdcloud_vpn_interconnect with it")
+
+
+if __name__ == "__main__":
+    main()

@@ -97,7 +97,7 @@ def seeded_conf(hook: Any, tmp_path: Any, *, ephemeral_probes: bool = False, nam
 
     seeded = {side: seed_site(hook, side, name=name, with_probe=not ephemeral_probes) for side in ("home", "peer")}
     overrides = {"name": name, "timeouts": FAST_WAITS, "report_dir": str(tmp_path / "reports"), **overrides}
-    overrides.setdefault("psk_secret", {"variable": f"jdcloud_vpn_psk_{name}"})
+    overrides.setdefault("psk_secret", {"variable": f"jdcloud_vpn_psk_secret_{name}"})
     return demo_conf(seeded, **overrides)
 
 

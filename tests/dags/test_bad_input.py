@@ -280,10 +280,10 @@ def test_a_psk_breaking_jd_rules_is_rejected_before_the_build(
 ) -> None:
     from airflow.models.variable import Variable
 
-    Variable.set("jdcloud_vpn_psk_badin", "0xDEADBEEF-key")
+    Variable.set("jdcloud_vpn_psk_secret_badin", "0xDEADBEEF-key")
     outcome = _trigger(dagbag, emulator_control, good_conf)
     assert (outcome.layer, outcome.run_state) == ("ensure_pre_shared_key", "failed")
-    assert "the pre-shared key in variable jdcloud_vpn_psk_badin is not usable" in outcome.message
+    assert "the pre-shared key in variable jdcloud_vpn_psk_secret_badin is not usable" in outcome.message
     assert "0x" in outcome.message and "DEADBEEF" not in outcome.message
     assert outcome.served, "the run's describe calls are missing from the request log"
     assert [op for op in outcome.mutating if op in BUILD_OPERATIONS] == [], outcome.mutating
@@ -292,7 +292,7 @@ def test_a_psk_breaking_jd_rules_is_rejected_before_the_build(
         summary.BAD_INPUT,
         f"{'PSK breaking JD rules':<30} {outcome.layer:<17} {len(outcome.mutating)} mutating calls "
         f"({', '.join(sorted(set(outcome.mutating))) or 'none'}): the pre-shared key in variable "
-        "jdcloud_vpn_psk_badin is not usable (key not shown)",
+        "jdcloud_vpn_psk_secret_badin is not usable (key not shown)",
     )
 
 
@@ -302,7 +302,7 @@ def test_a_psk_breaking_jd_rules_makes_no_mutating_call(
     from airflow.models.variable import Variable
 
     conf = _complete(seeded_conf(hook, tmp_path, name="badin", ephemeral_probes=True))
-    Variable.set("jdcloud_vpn_psk_badin", "0xDEADBEEF-key")
+    Variable.set("jdcloud_vpn_psk_secret_badin", "0xDEADBEEF-key")
     outcome = _trigger(dagbag, emulator_control, conf)
     assert outcome.layer == "ensure_pre_shared_key"
     assert outcome.mutating == []
@@ -317,4 +317,4 @@ def _no_leftover_psk() -> Iterator[None]:
     yield
     from airflow.models.variable import Variable
 
-    Variable.delete("jdcloud_vpn_psk_badin")
+    Variable.delete("jdcloud_vpn_psk_secret_badin")

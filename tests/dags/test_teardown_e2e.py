@@ -113,7 +113,7 @@ def test_teardown_after_a_failed_build_leaves_nothing(dagbag, hook, emulator_con
 def test_teardown_of_one_interconnect_leaves_another_untouched(dagbag, hook, emulator_control, tmp_path):
     first = seeded_conf(hook, tmp_path, name="prod")
     # "prod2" shares the regions and even the name prefix: exact-name matching must keep it safe.
-    second = dict(first, name="prod2", psk_secret={"variable": "jdcloud_vpn_psk_prod2"})
+    second = dict(first, name="prod2", psk_secret={"variable": "jdcloud_vpn_psk_secret_prod2"})
     assert _run(dagbag, "jdcloud_vpn_interconnect", first)[0]
     assert _run(dagbag, "jdcloud_vpn_interconnect", second)[0]
     second_before = Teardown(hook, _target(second)).plan()

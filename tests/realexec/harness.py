@@ -541,7 +541,7 @@ class RealAirflow:
             "name": name,
             "timeouts": FAST_WAITS,
             "report_dir": str(self.report_dir / name),
-            "psk_secret": {"variable": f"jdcloud_vpn_psk_{name}"},
+            "psk_secret": {"variable": f"jdcloud_vpn_psk_secret_{name}"},
             **overrides,
         }
         return demo_conf(seeded, **conf_overrides)

@@ -5,7 +5,8 @@ start, then
 
 1. secret hygiene: a full build; the PSK (generated into a Variable by the DAG), the access key and the
    secret key must appear in no artifact: task and trigger logs, component output, XCom, rendered
-   template fields, the metadata DB, the reports, the emulator's request log and output;
+   template fields, the Variables REST API (the PSK's key is one Airflow masks), the metadata DB (Variables
+   encrypted with the Fernet key), the reports, the emulator's request log and output;
 2. concurrency: two runs of the same new interconnect triggered at the same moment both succeed
    (``max_active_runs=1`` queues the second) and the emulator holds exactly one of each resource.
 
@@ -23,8 +24,9 @@ from datetime import datetime
 import pytest
 
 from include.jdcloud_vpn import naming
+from include.jdcloud_vpn.conf import default_psk_variable
 from tests import summary
-from tests.realexec.harness import INTERCONNECT_DAG, RealAirflow, SecretScan
+from tests.realexec.harness import INTERCONNECT_DAG, RealAirflow, SecretScan, strong_secret
 
 pytestmark = pytest.mark.slow
 
@@ -109,9 +111,27 @@ def test_secret_hygiene_with_real_task_runner(airflow: RealAirflow, pytestconfig
     print(f"\n[secrets] run {run_id}: {run['state']} in {time.monotonic() - started:.1f}s")
     _assert_success(airflow, run)
 
-    psk = airflow.variable(f"jdcloud_vpn_psk_{name}")
+    psk_key = default_psk_variable(name)
+    psk = airflow.variable(psk_key)
     assert len(psk) >= 8, "the generated PSK is too short for the masker to act on"
     scan = SecretScan({"PSK": psk, "AK": airflow.access_key, "SK": airflow.secret_key})
+
+    # The Variables REST API (the UI's Variables page) masks the PSK's default key with no deployment setting;
+    # control: a Variable under the pre-``secret`` key pattern comes back in clear from the same API.
+    control_key, control_value = "jdcloud_vpn_psk_rx-control", strong_secret("visible-")
+    airflow.api("POST", "/api/v2/variables", json={"key": control_key, "value": control_value})
+    try:
+        assert airflow.api("GET", f"/api/v2/variables/{control_key}").json()["value"] == control_value
+    finally:
+        airflow.api("DELETE", f"/api/v2/variables/{control_key}")
+    served_psk = airflow.api("GET", f"/api/v2/variables/{psk_key}").json()
+    assert served_psk["value"] == "***", "the REST API shows the PSK's Variable unmasked"
+    listed = airflow.api("GET", "/api/v2/variables", params={"limit": 100}).json()["variables"]
+    assert psk_key in {v["key"] for v in listed}
+    scan.scan_texts(
+        "Variables (REST API, as the UI shows)",
+        {"list": json.dumps(listed), psk_key: json.dumps(served_psk)},
+    )
 
     # Positive control: the PSK searched for is the one the tunnels use (the cloud stores it).
     state = airflow.emulator_state()
@@ -180,7 +200,7 @@ def test_secret_hygiene_with_real_task_runner(airflow: RealAirflow, pytestconfig
     scan.scan_files("emulator stdout/stderr", airflow.proc_dir.glob("emulator.*"), airflow.proc_dir)
 
     print(
-        f"[secrets] PSK {len(psk)} chars (Variable jdcloud_vpn_psk_{name}), AK {len(airflow.access_key)} chars, "
+        f"[secrets] PSK {len(psk)} chars (Variable {psk_key}), AK {len(airflow.access_key)} chars, "
         f"SK {len(airflow.secret_key)} chars; every value also searched JSON-escaped"
     )
     print(scan.table())

@@ -59,7 +59,7 @@ def test_run_demo_connects_both_ways_and_prints_the_summary(tmp_path: Path) -> N
     for side, cidr in (("home", "10.10.0.0/16"), ("peer", "10.20.0.0/16")):
         assert conf[side]["vpc_cidr"] == cidr and conf[side]["vpc_id"].startswith("vpc-")
         assert conf[side]["probe"]["instance_id"] == report["resources"][side]["instance_id"]
-    assert conf["psk_secret"] == {"variable": "jdcloud_vpn_psk_demo"}
+    assert conf["psk_secret"] == {"variable": "jdcloud_vpn_psk_secret_demo"}
 
     # The emulator subprocess was stopped.
     pid = int(re.search(r"emulator up at http://\S+ \(pid (\d+)", out).group(1))

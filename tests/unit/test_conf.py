@@ -353,10 +353,10 @@ def test_existing_probe(raw):
 
 def test_psk_secret_defaults_to_variable_named_after_interconnect(raw):
     del raw["psk_secret"]
-    assert validate_conf(raw).psk_secret == PskSecret(variable="jdcloud_vpn_psk_bj-sh")
+    assert validate_conf(raw).psk_secret == PskSecret(variable="jdcloud_vpn_psk_secret_bj-sh")
 
     raw["psk_secret"] = None
-    assert validate_conf(raw).psk_secret == PskSecret(variable="jdcloud_vpn_psk_bj-sh")
+    assert validate_conf(raw).psk_secret == PskSecret(variable="jdcloud_vpn_psk_secret_bj-sh")
 
 
 def test_psk_secret_connection(raw):
@@ -371,7 +371,7 @@ def test_dump_is_json_safe_and_round_trips(raw):
     dumped = conf.model_dump(mode="json")
 
     text = json.dumps(dumped)
-    assert "psk" not in text.replace("psk_secret", "").replace("jdcloud_vpn_psk_", "")
+    assert "psk" not in text.replace("psk_secret", "").replace("jdcloud_vpn_psk_secret_", "")
     assert InterconnectConf.model_validate(json.loads(text)) == conf
     assert validate_conf(dumped) == conf
 
