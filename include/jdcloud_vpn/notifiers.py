@@ -111,19 +111,12 @@ def _read_from_db(dag_id: str, run_id: str, report_tasks: list[str]) -> tuple[se
 class RunAlertNotifier(BaseNotifier):
     """Base of the VPN alert notifiers: templates see ``alert`` (a :class:`RunAlert`) and ``reason``."""
 
-    # Plain strings, never the DAG's native rendering: the DAG in a callback's context may be serialized.
-    render_template_as_native_obj = False
-
     def __call__(self, *args: Any) -> None:
         context = args[0]
         context["alert"] = run_alert(context)
         context.setdefault("reason", "task_failure")
         # Rendering overwrites the template fields in place: render a copy, keep the templates for the next run.
         super(RunAlertNotifier, copy.copy(self)).__call__(context)
-
-    def get_template_env(self, dag: Any = None) -> Any:
-        # dag.test() hands DAG callbacks its serialized DAG, which has no template env (apache/airflow#64649).
-        return super().get_template_env(dag=dag if hasattr(dag, "get_template_env") else None)
 
 
 class LogAlertNotifier(RunAlertNotifier):

@@ -4,7 +4,6 @@ and the drill's timeout and RTO options."""
 from __future__ import annotations
 
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 
@@ -72,8 +71,9 @@ def test_mapped_task_states_count_as_their_task():
 
 
 def _callback_context() -> dict:
-    dag = SimpleNamespace(dag_id=ALERT.dag_id, task_dict={}, render_template_as_native_obj=False)
-    return {"dag": dag, "run_id": ALERT.run_id, "reason": "task_failure"}
+    from airflow.sdk import DAG
+
+    return {"dag": DAG(dag_id=ALERT.dag_id, schedule=None), "run_id": ALERT.run_id, "reason": "task_failure"}
 
 
 def test_log_notifier_logs_one_line_and_keeps_its_template_for_the_next_run(monkeypatch, caplog):
@@ -96,9 +96,7 @@ def test_smtp_notifier_sends_the_rendered_alert_to_an_smtp_server(monkeypatch):
         monkeypatch.setenv("AIRFLOW__JDCLOUD_VPN__ALERT_CONN_ID", "alert_smtp")
         failure_notifier()(_callback_context())
         [message] = sink.wait_for(1)
-    assert message["Subject"] == (
-        "[jdcloud_vpn] jdcloud_vpn_interconnect failed: check_sites_exist, write_report"
-    )
+    assert message["Subject"] == ("[jdcloud_vpn] jdcloud_vpn_interconnect failed: check_sites_exist, write_report")
     assert message["To"] == "sre@example.com" and message["From"] == "airflow@example.com"
     body = message.get_body(("html",)).get_content()
     assert ALERT.text() in body and "manual__2026-01-01" in body
