@@ -8,13 +8,15 @@ the conf in Variable `jdcloud_vpn_drill_conf`, or on demand with an `interconnec
 
 1. **Baseline**: probe VMs and a ping both ways on the interconnect as it is (a failure is recorded; the
    drill goes on, since a rebuild is also a repair).
-2. **Gate**: with `require_approval`, a person approves the destruction in the UI first.
+2. **Gate**: with `require_approval`, a person approves the destruction in the UI first; without an answer
+   within `[jdcloud_vpn] drill_approval_timeout_s` (default 3600) the drill fails before deleting anything.
 3. **Teardown**: the teardown DAG's task group (safe order, verify nothing is left).
 4. **Rebuild**: the interconnect DAG's build (the same tasks, not a copy).
 5. **Verify**: ping both ways. RTO = teardown finished -> both pings pass.
 
 The report (JSON + Markdown with the last drills' RTO table and chart) is appended to the drill history;
-a failed drill alerts through the configured notifier and says where it stopped.
+a drill that failed, or whose RTO exceeded `[jdcloud_vpn] drill_rto_objective_s` (default 1800), fails the
+run, and the DAG's failure notifier (`[jdcloud_vpn] alert_notifier`) alerts with where it stopped.
 """
 
 from __future__ import annotations

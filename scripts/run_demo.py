@@ -41,6 +41,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from include.jdcloud_emulator.process import EmulatorProcess  # noqa: E402
+from include.jdcloud_vpn.dagtest import parsed_dag_callbacks  # noqa: E402
 from include.jdcloud_vpn.naming import DIRECTIONS  # noqa: E402
 
 DAG_ID = "jdcloud_vpn_interconnect"
@@ -362,7 +363,7 @@ def run(args: argparse.Namespace, console: Console, airflow_home: Path, report_d
         progress.setLevel(logging.INFO)
         progress.propagate = False
         try:
-            with deadline(args.timeout):
+            with deadline(args.timeout), parsed_dag_callbacks():
                 dag_run = dag.test(run_conf=conf)
             instances = sorted(dag_run.get_task_instances(), key=lambda ti: (ti.task_id, ti.map_index))
         finally:

@@ -82,7 +82,8 @@ def render_drill_markdown(report: dict[str, Any], history: list[dict[str, Any]],
         "",
         f"- status: **{report['status']}**"
         + (f", stopped at `{report['stopped_at']}`" if report["stopped_at"] else ""),
-        f"- RTO (teardown finished -> both pings pass): **{fmt(report['rto_s'])} s**",
+        f"- RTO (teardown finished -> both pings pass): **{fmt(report['rto_s'])} s**"
+        + (f" (objective {fmt(report['rto_objective_s'])} s)" if report.get("rto_objective_s") else ""),
         f"- baseline connectivity before the drill: {'ok' if report['baseline_ok'] else 'FAILED'}",
         f"- DAG run: `{report['dag_id']}` / `{report['run_id']}`",
         "",

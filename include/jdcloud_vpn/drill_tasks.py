@@ -1,16 +1,17 @@
-"""DR-drill tasks: conf source, milestones, the approval gate and the drill report (with alerting)."""
+"""DR-drill tasks: conf source, milestones, the approval gate (with a timeout) and the drill report (with the
+RTO objective)."""
 
 from __future__ import annotations
 
 import json
 import os
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Param, Variable, get_current_context, task
-from airflow.sdk import conf as airflow_conf
 from airflow.sdk.exceptions import AirflowFailException
 from airflow.timetables.trigger import CronTriggerTimetable
 
@@ -24,19 +25,23 @@ from include.jdcloud_vpn.drill import (
     render_rto_svg,
 )
 from include.jdcloud_vpn.naming import DIRECTIONS
-from include.jdcloud_vpn.notifiers import drill_notifiers
+from include.jdcloud_vpn.notifiers import note_for_alert
 from include.jdcloud_vpn.report import report_stem, save_report
 from include.jdcloud_vpn.results import DrillReportFiles
 from include.jdcloud_vpn.runinfo import step_records
+from include.jdcloud_vpn.settings import option, seconds_option
 from include.jdcloud_vpn.taskflow import typed_task
 from include.jdcloud_vpn.tasks import VALIDATE_TASK_ID
 
 DRILL_CONF_VARIABLE = "jdcloud_vpn_drill_conf"
-#: Airflow config section of the drill's schedule: ``[jdcloud_vpn] drill_cron`` and ``drill_timezone``, or the
-#: environment variables ``AIRFLOW__JDCLOUD_VPN__DRILL_CRON`` and ``AIRFLOW__JDCLOUD_VPN__DRILL_TIMEZONE``.
-CONFIG_SECTION = "jdcloud_vpn"
+# [jdcloud_vpn] options of the drill (include/jdcloud_vpn/settings.py): drill_cron and drill_timezone (the
+# schedule), drill_approval_timeout_s (how long the approval gate waits), drill_rto_objective_s (the RTO above
+# which a drill fails and alerts).
 DEFAULT_DRILL_CRON = "0 3 * * 6"  # Saturday 03:00: low traffic, people around on Monday
 DEFAULT_DRILL_TIMEZONE = "Asia/Shanghai"
+DEFAULT_APPROVAL_TIMEOUT_S = 3600.0  # an unanswered gate holds the exclusive-run guard, so every VPN DAG
+DEFAULT_RTO_OBJECTIVE_S = 1800.0
+APPROVAL_TASK_ID = "approve_teardown"
 MILESTONES = (
     "drill_started",
     "baseline_done",
@@ -49,9 +54,18 @@ MILESTONES = (
 def drill_schedule() -> CronTriggerTimetable:
     """The drill's cron and time zone from Airflow's config (file or environment), read without a DB query."""
     return CronTriggerTimetable(
-        airflow_conf.get(CONFIG_SECTION, "drill_cron", fallback=DEFAULT_DRILL_CRON),
-        timezone=airflow_conf.get(CONFIG_SECTION, "drill_timezone", fallback=DEFAULT_DRILL_TIMEZONE),
+        option("drill_cron", DEFAULT_DRILL_CRON), timezone=option("drill_timezone", DEFAULT_DRILL_TIMEZONE)
     )
+
+
+def approval_timeout() -> timedelta:
+    """How long the approval gate waits for a person: ``[jdcloud_vpn] drill_approval_timeout_s`` (1 h)."""
+    return timedelta(seconds=seconds_option("drill_approval_timeout_s", DEFAULT_APPROVAL_TIMEOUT_S))
+
+
+def rto_objective_s() -> float:
+    """The recovery time objective: ``[jdcloud_vpn] drill_rto_objective_s`` (30 min), read when the drill reports."""
+    return seconds_option("drill_rto_objective_s", DEFAULT_RTO_OBJECTIVE_S)
 
 
 def drill_params() -> dict[str, Param]:
@@ -100,14 +114,31 @@ def milestone(name: str) -> float:
 @task.branch(retries=0)
 def gate_destruction(params: dict[str, Any] | None = None) -> str:
     """Ask for approval before the teardown when ``require_approval``; go straight on otherwise."""
-    return "approve_teardown" if (params or {}).get("require_approval") else "no_approval_needed"
+    return APPROVAL_TASK_ID if (params or {}).get("require_approval") else "no_approval_needed"
 
 
-def approval_gate() -> ApprovalOperator:
-    return ApprovalOperator(
-        task_id="approve_teardown",
+class DrillApprovalOperator(ApprovalOperator):
+    """The approval gate; when nobody answers within ``response_timeout`` the task fails (nothing is deleted)."""
+
+    def process_trigger_event_error(self, event: dict[str, Any]) -> None:
+        if event.get("error_type") == "timeout":
+            raise AirflowFailException(
+                f"nobody approved the teardown within {self.response_timeout}: the drill stopped before "
+                f"deleting anything (set [jdcloud_vpn] drill_approval_timeout_s to wait longer)"
+            )
+        super().process_trigger_event_error(event)
+
+
+def approval_gate() -> DrillApprovalOperator:
+    timeout = approval_timeout()
+    return DrillApprovalOperator(
+        task_id=APPROVAL_TASK_ID,
         subject="DR drill: tear the interconnect down and rebuild it?",
-        body="The drill deletes every VPN resource of the interconnect, then rebuilds it and measures the RTO.",
+        body=(
+            "The drill deletes every VPN resource of the interconnect, then rebuilds it and measures the RTO. "
+            f"Without an answer within {timeout} the drill stops before deleting anything."
+        ),
+        response_timeout=timeout,
         retries=0,
     )
 
@@ -136,9 +167,20 @@ def _first_failure(context: Any, steps: list[dict[str, Any]]) -> str | None:
     return next((task_id for task_id in order if task_id in failed), None)
 
 
+def _drill_problem(
+    name: str, status: str, stopped_at: str | None, rto_s: float | None, objective_s: float
+) -> str | None:
+    if status == "rto_exceeded":
+        return f"DR drill of {name}: RTO {rto_s:.1f} s exceeded the objective of {objective_s:g} s"
+    if status != "success":
+        return f"DR drill of {name} failed at {stopped_at or 'the connectivity test'}"
+    return None
+
+
 @typed_task(trigger_rule="all_done", retries=0)
 def write_drill_report(conf: InterconnectConf, params: dict | None = None) -> DrillReportFiles:
-    """Write the drill report and history (with the RTO chart); alert through the notifiers on failure."""
+    """Write the drill report and history (with the RTO chart); fail (so the run alerts) when the drill failed or
+    its RTO exceeded the objective."""
     context = get_current_context()
     ti = context["ti"]
     steps = step_records(ti)
@@ -148,14 +190,19 @@ def write_drill_report(conf: InterconnectConf, params: dict | None = None) -> Dr
     marks["connectivity_restored"] = max(restored) if len(restored) == 2 else None
     baseline = _pings(ti, steps, "baseline_connectivity")
     stopped_at = _first_failure(context, steps)
+    rto_s, objective_s = recovery_time(marks), rto_objective_s()
+    status = "success" if stopped_at is None and marks["connectivity_restored"] else "failed"
+    if status == "success" and rto_s is not None and rto_s > objective_s:
+        status = "rto_exceeded"
     report = {
         "kind": "dr_drill",
         "interconnect": conf.name,
         "dag_id": ti.dag_id,
         "run_id": ti.run_id,
-        "status": "success" if stopped_at is None and marks["connectivity_restored"] else "failed",
+        "status": status,
         "stopped_at": stopped_at,
-        "rto_s": recovery_time(marks),
+        "rto_s": rto_s,
+        "rto_objective_s": objective_s,
         "phases": phase_durations(marks),
         "milestones": marks,
         "baseline_ok": all(p and p.get("ok") for p in baseline.values()),
@@ -172,11 +219,11 @@ def write_drill_report(conf: InterconnectConf, params: dict | None = None) -> Dr
     markdown = render_drill_markdown(report, history, os.path.relpath(chart, report_dir))
     paths = save_report(report, str(report_dir), stem, markdown=markdown)
     print(f"Drill report written to {paths[0]} and {paths[1]}; RTO {report['rto_s']} s; history {history_path}")
-    if report["status"] != "success":
-        summary = {"stopped_at": stopped_at, "rto_s": report["rto_s"], "report": str(paths[1])}
-        for notifier in drill_notifiers():
-            notifier.notify({**context, "drill_summary": summary})
-        raise AirflowFailException(f"DR drill of {conf.name} failed at {stopped_at or 'the connectivity test'}")
+    problem = _drill_problem(conf.name, status, stopped_at, rto_s, objective_s)
+    note_for_alert(ti, str(paths[1]), problem)
+    if problem:
+        # The run fails, so the DAG's failure notifier alerts with this problem and the report's path.
+        raise AirflowFailException(problem)
     return DrillReportFiles(
         status=report["status"],
         rto_s=report["rto_s"],

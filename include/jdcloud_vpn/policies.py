@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule
 
+from include.jdcloud_vpn.notifiers import failure_notifier
 from include.jdcloud_vpn.runinfo import record_attempt
 
 _EXC = "airflow_provider_jdcloud.exceptions"
@@ -47,5 +48,11 @@ VPN_DEFAULT_ARGS = {
     "on_execute_callback": record_attempt,
 }
 
-# DAG arguments shared by the VPN DAGs: one run at a time, no backfill.
-VPN_DAG_ARGS = {"catchup": False, "max_active_runs": 1, "default_args": VPN_DEFAULT_ARGS}
+# DAG arguments shared by the VPN DAGs: one run at a time, no backfill, a failed run alerts through the
+# notifier named by [jdcloud_vpn] alert_notifier (include/jdcloud_vpn/notifiers.py).
+VPN_DAG_ARGS = {
+    "catchup": False,
+    "max_active_runs": 1,
+    "default_args": VPN_DEFAULT_ARGS,
+    "on_failure_callback": failure_notifier(),
+}

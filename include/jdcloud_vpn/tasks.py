@@ -22,6 +22,7 @@ from airflow_provider_jdcloud.sensors.jdcloud import (
 )
 from include.jdcloud_vpn import naming, steps
 from include.jdcloud_vpn.conf import SIDES, ConfError, InterconnectConf, Side
+from include.jdcloud_vpn.notifiers import note_for_alert
 from include.jdcloud_vpn.operators import ConnectivityTestOperator
 from include.jdcloud_vpn.params import conf_from_params
 from include.jdcloud_vpn.psk import resolve_psk
@@ -339,6 +340,10 @@ def write_report(conf: InterconnectConf, kind: str = "interconnect") -> ReportFi
     stem = report_stem(kind, conf.name, context["run_id"])
     report, paths = collect_run(context, kind=kind, interconnect=conf.name, report_dir=conf.report_dir, stem=stem)
     print(f"Report written to {paths[0]} and {paths[1]}")
+    problem = None
     if report["status"] != "success":
-        raise AirflowFailException(f"{kind} run failed: {', '.join(report['failed_steps']) or 'connectivity test'}")
+        problem = f"{kind} run failed: {', '.join(report['failed_steps']) or 'connectivity test'}"
+    note_for_alert(context["ti"], str(paths[1]), problem)
+    if problem:
+        raise AirflowFailException(problem)
     return ReportFiles(status=report["status"], json_path=str(paths[0]), markdown_path=str(paths[1]))

@@ -9,6 +9,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from pydantic import ValidationError
 
 from include.jdcloud_vpn.conf import NAME_PATTERN, REGIONS, ConfError, InterconnectConf, TeardownTarget, validate_conf
+from include.jdcloud_vpn.notifiers import note_for_alert
 from include.jdcloud_vpn.report import markdown_table, report_stem, save_report, steps_table
 from include.jdcloud_vpn.results import PlanItem, ReportFiles, TeardownPlan, TeardownRequest, TeardownVerified
 from include.jdcloud_vpn.runinfo import step_records
@@ -127,6 +128,8 @@ def write_teardown_report(plan: TeardownPlan) -> ReportFiles:
     stem = report_stem("teardown", plan.target.name, ti.run_id)
     paths = save_report(report, plan.report_dir, stem, markdown=render_teardown_markdown(report))
     print(f"Teardown report written to {paths[0]} and {paths[1]}")
+    problem = f"{len(left)} resources remain after the teardown" if report["status"] != "success" else None
+    note_for_alert(ti, str(paths[1]), problem)
     return ReportFiles(status=report["status"], json_path=str(paths[0]), markdown_path=str(paths[1]))
 
 

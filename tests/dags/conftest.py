@@ -16,6 +16,7 @@ import pytest
 
 from include.jdcloud_emulator.server import RunningEmulator, start_in_thread
 from include.jdcloud_emulator.settings import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, EmulatorSettings
+from include.jdcloud_vpn.dagtest import parsed_dag_callbacks
 from tests.conftest import reset_control
 from tests.waits import fast_waits
 
@@ -52,6 +53,13 @@ def schema_checks_cached() -> Iterator[None]:
     jsonschema.validate = validate
     yield
     jsonschema.validate = original
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dag_test_runs_callbacks_like_the_dag_processor() -> Iterator[None]:
+    """``dag.test()`` runs DAG callbacks (the failure alert) with the parsed DAG, as the DAG processor does."""
+    with parsed_dag_callbacks():
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -76,6 +76,9 @@ def test_failed_drill_alerts_and_says_where_it_stopped(dagbag, hook, emulator_co
     assert report["status"] == "failed"
     assert report["stopped_at"] == "vpn_tunnels.wait_tunnels_up"
     assert report["rto_s"] is None and report["phases"]["teardown_s"] is not None
-    assert any("ALERT" in r.getMessage() and "vpn_tunnels.wait_tunnels_up" in r.getMessage() for r in caplog.records)
+    # One alert, from the DAG's failure notifier: where the drill stopped and its report.
+    [alert] = [r.getMessage() for r in caplog.records if r.name == "jdcloud_vpn.alerts"]
+    assert "vpn_tunnels.wait_tunnels_up" in alert and "problem=DR drill of drillfail failed at vpn_tunnels" in alert
+    assert f"report={sorted(Path(conf['report_dir']).glob('drill-*.md'))[-1]}" in alert
     history = [json.loads(line) for line in Path(conf["report_dir"], "drill-history.jsonl").read_text().splitlines()]
     assert history[-1]["status"] == "failed"
