@@ -117,17 +117,17 @@ def ensure_pre_shared_key(conf: InterconnectConf) -> PskLocation:
 # --------------------------------------------------------------------- steps 1-3 and 5-7
 
 
-@typed_task(doc_md=TUTORIAL["border_gateway"])
+@typed_task(doc_md=TUTORIAL["border_gateway"], jdcloud_resource="border_gateway")
 def create_border_gateway(conf: InterconnectConf, side: Side) -> BorderGateway:
     return steps.ensure_border_gateway(jdcloud_hook(), conf, side)
 
 
-@typed_task(doc_md=TUTORIAL["vpc_attachment"])
+@typed_task(doc_md=TUTORIAL["vpc_attachment"], jdcloud_resource="vpc_attachment")
 def create_vpc_attachment(conf: InterconnectConf, side: Side, bgw: BorderGateway) -> VpcAttachment:
     return steps.ensure_vpc_attachment(jdcloud_hook(), conf, side, bgw.bgw_id)
 
 
-@typed_task(doc_md=TUTORIAL["customer_gateway"])
+@typed_task(doc_md=TUTORIAL["customer_gateway"], jdcloud_resource="customer_gateway")
 def create_customer_gateway(conf: InterconnectConf, side: Side) -> CustomerGateway:
     return steps.ensure_customer_gateway(jdcloud_hook(), conf, side)
 
@@ -154,14 +154,14 @@ def site_gateways(conf: Any, side: Side) -> dict[str, Any]:
 # --------------------------------------------------------------------- steps 8-11
 
 
-@typed_task()
+@typed_task(jdcloud_resource="vpn_connection")
 def create_vpn_connection(
     conf: InterconnectConf, side: Side, bgw: BorderGateway, cgw: CustomerGateway
 ) -> VpnConnection:
     return steps.ensure_vpn_connection(jdcloud_hook(), conf, side, bgw.bgw_id, cgw.customer_gateway_id)
 
 
-@typed_task()
+@typed_task(jdcloud_resource="customer_gateway")
 def point_customer_gateway(
     conf: InterconnectConf, side: Side, cgw: CustomerGateway, remote_vpn: VpnConnection
 ) -> CustomerGatewayWiring:
@@ -204,7 +204,7 @@ def vpn_connections(conf: Any, home: dict[str, Any], peer: dict[str, Any]) -> di
 # --------------------------------------------------------------------- steps 12-13
 
 
-@typed_task(map_index_template="{{ tunnel_label }}")
+@typed_task(map_index_template="{{ tunnel_label }}", jdcloud_resource="vpn_tunnel")
 def create_vpn_tunnel(
     conf: InterconnectConf,
     side: Side,
@@ -251,7 +251,7 @@ def vpn_tunnels(conf: Any, connections: dict[str, Any], psk: Any) -> JDCloudVpnT
 
 
 # Runs even when the tunnel wait failed, so the connectivity test and its diagnosis see the whole path.
-@typed_task(trigger_rule="all_done", multiple_outputs=True)
+@typed_task(trigger_rule="all_done", multiple_outputs=True, jdcloud_resource="bgw_route")
 def add_static_route(conf: InterconnectConf, side: Side, bgw: BorderGateway, connection: VpnConnection) -> StaticRoute:
     return steps.ensure_static_route(jdcloud_hook(), conf, side, bgw.bgw_id, connection.vpn_connection_id)
 
@@ -279,7 +279,7 @@ def static_routing(conf: Any, home: dict, peer: dict, connections: dict, after: 
 # --------------------------------------------------------------------- test step
 
 
-@typed_task(doc_md=TUTORIAL["probe"])
+@typed_task(doc_md=TUTORIAL["probe"], jdcloud_resource="vm_instance")
 def create_probe_vm(conf: InterconnectConf, side: Side) -> ProbeVm:
     ti = get_current_context()["ti"]
     # One clientToken per run and task: a retry is deduplicated, a drill's rebuild (another task) is not.

@@ -101,3 +101,36 @@ def test_ephemeral_probes_are_removed_by_a_teardown(dagbag):
     assert cleanup.is_teardown
     assert {"probe_vms.create_probe_vm_home", "probe_vms.create_probe_vm_peer"} <= cleanup.upstream_task_ids
     assert dag.get_task("probe_vms.create_probe_vm_home").is_setup
+
+
+RESOURCE_TASKS = {
+    "create_border_gateway": "border_gateway",
+    "create_vpc_attachment": "vpc_attachment",
+    "create_customer_gateway": "customer_gateway",
+    "create_vpn_connection": "vpn_connection",
+    "point_customer_gateway": "customer_gateway",
+    "create_vpn_tunnel": "vpn_tunnel",
+    "add_static_route": "bgw_route",
+    "create_probe_vm": "vm_instance",
+}
+
+
+@pytest.mark.parametrize("dag_id", ["jdcloud_vpn_interconnect", "jdcloud_vpn_dr_drill"])
+def test_resource_tasks_have_console_links(dagbag, dag_id: str) -> None:
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+    kinds = {}
+    for task in dagbag.dags[dag_id].tasks:
+        if isinstance(task, MappedOperator):
+            kind = task.partial_kwargs.get("jdcloud_resource")
+        else:
+            kind = getattr(task, "jdcloud_resource", None)
+        if kind:
+            kinds[task.task_id.split(".")[-1]] = kind
+        assert "JD Cloud console" in {link.name for link in task.operator_extra_links} or not kind, task.task_id
+    for task_id, kind in kinds.items():
+        base = task_id.removesuffix("_home").removesuffix("_peer")
+        assert RESOURCE_TASKS[base] == kind, task_id
+    assert {RESOURCE_TASKS[t.removesuffix("_home").removesuffix("_peer")] for t in kinds} == set(
+        RESOURCE_TASKS.values()
+    )

@@ -43,6 +43,15 @@ def test_entry_point_declares_the_jdcloud_connection_type() -> None:
     assert info["triggers"][0]["python-modules"] == ["airflow_provider_jdcloud.triggers.jdcloud"]
 
 
+def test_entry_point_declares_the_console_link() -> None:
+    from airflow_provider_jdcloud.links.console import JDCloudConsoleLink
+
+    (link_path,) = _provider_info()["extra-links"]
+
+    assert import_string(link_path) is JDCloudConsoleLink
+    assert JDCloudConsoleLink().name == "JD Cloud console"
+
+
 def test_provider_info_matches_airflow_schema() -> None:
     schema = json.loads((Path(airflow.__file__).parent / "provider_info.schema.json").read_text())
 

@@ -8,7 +8,7 @@ REGIONS = ["cn-north-1", "cn-east-1", "cn-east-2", "cn-south-1"]
 
 
 def get_provider_info() -> dict[str, Any]:
-    """Return the provider description: connection type, form fields and trigger modules."""
+    """Return the provider description: connection type, form fields, trigger modules and extra links."""
     return {
         "package-name": "airflow-provider-jdcloud",
         "name": "JD Cloud",
@@ -34,6 +34,9 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_jdcloud.triggers.jdcloud"],
             }
         ],
+        # Listed for `airflow providers links`; Airflow 3.3 shows a link on tasks whose operator class declares
+        # it (include/jdcloud_vpn/taskflow.py: VpnTaskOperator).
+        "extra-links": ["airflow_provider_jdcloud.links.console.JDCloudConsoleLink"],
         "connection-types": [
             {
                 "connection-type": "jdcloud",
