@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import copy
 import re
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from include.jdcloud_vpn.conf import validate_conf
 from tests import summary
 from tests.dags.conftest import seeded_conf
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("quick_dag_test_loop")]
 
 INTERCONNECT = "jdcloud_vpn_interconnect"
 TRIGGER = "params"  # the layer name of a conf Airflow refuses before creating a run
@@ -216,26 +215,6 @@ def _trigger(dagbag: Any, control: httpx.Client, conf: dict) -> Outcome:
 def _complete(conf: dict) -> dict:
     """Every field of the conf explicitly (``dag.test()`` would take a missing one from the last run's conf)."""
     return validate_conf(conf).model_dump(mode="json")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _quick_dag_test_loop() -> Iterator[None]:
-    """Shorten ``dag.test()``'s own 1 s waits to 0.05 s; every other ``time.sleep`` is untouched.
-
-    In a failed run, ``dag.test()`` settles the downstream states one level per loop and sleeps 1 s after
-    each pass where no task is ready (about 2 s of a 2.7 s run). Only the wait between two reads of the task
-    states from the DB gets shorter: what runs, and in which order, is unchanged.
-    """
-    sleep = time.sleep
-
-    def quick(seconds: float) -> None:
-        caller = sys._getframe(1).f_globals.get("__name__")
-        sleep(min(seconds, 0.05) if caller == "airflow.sdk.definitions.dag" else seconds)
-
-    patch = pytest.MonkeyPatch()
-    patch.setattr(time, "sleep", quick)
-    yield
-    patch.undo()
 
 
 @pytest.fixture

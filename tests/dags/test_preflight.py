@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ from include.jdcloud_vpn import naming, preflight
 from include.jdcloud_vpn.conf import validate_conf
 from tests.dags.conftest import seeded_conf
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("quick_dag_test_loop")]
 
 PREFLIGHT = "jdcloud_vpn_preflight"
 NAME = "pre"
@@ -51,21 +49,6 @@ class Run:
     @property
     def mutating(self) -> list[str]:
         return [r["operation"] for r in self.served if not r["operation"].startswith("Describe")]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _quick_dag_test_loop() -> Iterator[None]:
-    """Shorten ``dag.test()``'s own 1 s waits between scheduling passes (as in test_bad_input.py)."""
-    sleep = time.sleep
-
-    def quick(seconds: float) -> None:
-        caller = sys._getframe(1).f_globals.get("__name__")
-        sleep(min(seconds, 0.05) if caller == "airflow.sdk.definitions.dag" else seconds)
-
-    patch = pytest.MonkeyPatch()
-    patch.setattr(time, "sleep", quick)
-    yield
-    patch.undo()
 
 
 def _preflight(dagbag: Any, control: httpx.Client, conf: dict) -> Run:
