@@ -246,8 +246,9 @@ def ensure_vpn_connection(
             ),
             lambda: _id_of(hook.find_vpn_connection_by_name(name, region=region), "vpn_connection_id"),
         )
-        connection = hook.describe_vpn_connection(connection_id, region=region)
+        cloud_ips: list[str] = []  # allocated a moment later: the DAG's sensor waits for them, nothing reads them here
     else:
+        connection_id, cloud_ips = connection.vpn_connection_id, list(connection.cloud_public_ip)
         if connection.bgw_id != bgw_id or connection.cgw_id != cgw_id:
             raise StepConflict(
                 f"VPN connection {name} ({connection.vpn_connection_id}) joins bgw {connection.bgw_id} and cgw "
@@ -263,14 +264,14 @@ def ensure_vpn_connection(
         "%s VPN connection %s (%s), cloud IPs %s",
         "Created" if created else "Adopted",
         name,
-        connection.vpn_connection_id,
-        ", ".join(connection.cloud_public_ip) or "not allocated yet",
+        connection_id,
+        ", ".join(cloud_ips) or "not allocated yet",
     )
     return VpnConnection(
         side=side,
         region=region,
-        vpn_connection_id=connection.vpn_connection_id,
-        cloud_ips=list(connection.cloud_public_ip),
+        vpn_connection_id=connection_id,
+        cloud_ips=cloud_ips,
         name=name,
         created=created,
         drift=drift,

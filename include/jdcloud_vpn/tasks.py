@@ -8,7 +8,7 @@ interconnect and DR-drill DAGs through :mod:`build`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from airflow.sdk import get_current_context, task_group
 from airflow.sdk.exceptions import AirflowFailException
@@ -19,6 +19,7 @@ from airflow_provider_jdcloud.sensors.jdcloud import (
     JDCloudVpcAttachmentsActiveSensor,
     JDCloudVpnConnectionsProvisionedSensor,
     JDCloudVpnTunnelsUpSensor,
+    JDCloudWaiterSensor,
 )
 from include.jdcloud_vpn import naming, steps
 from include.jdcloud_vpn.conf import SIDES, ConfError, InterconnectConf, Side
@@ -44,6 +45,7 @@ from include.jdcloud_vpn.runinfo import collect_run
 from include.jdcloud_vpn.taskflow import JDCLOUD_CONN_ID, jdcloud_hook, typed_task
 
 VALIDATE_TASK_ID = "validate_conf"
+S = TypeVar("S", bound=JDCloudWaiterSensor)
 
 TUTORIAL = {
     "border_gateway": "Step 1/5: create a border gateway in the region (its BGP ASN is fixed at 65000).",
@@ -83,6 +85,19 @@ def conf_field(path: str) -> str:
     """A Jinja template reading one field (dotted ``path``) of the validated conf, e.g. a timeout."""
     keys = "".join(f"[{key!r}]" for key in path.split("."))
     return f"{{{{ ti.xcom_pull(task_ids='{VALIDATE_TASK_ID}'){keys} }}}}"
+
+
+def deferred_wait(sensor: type[S], task_id: str, wait: str, targets: Any, doc_md: str) -> S:
+    """A deferrable JD Cloud sensor whose timeout and longest poll interval are the conf's ``timeouts.<wait>``."""
+    return sensor(
+        task_id=task_id,
+        doc_md=doc_md,
+        targets=targets,
+        wait_timeout_s=conf_field(f"timeouts.{wait}.timeout_s"),
+        poll_interval_s=conf_field(f"timeouts.{wait}.poll_interval_s"),
+        jdcloud_conn_id=JDCLOUD_CONN_ID,
+        deferrable=True,
+    )
 
 
 # --------------------------------------------------------------------- conf and key
@@ -138,14 +153,12 @@ def site_gateways(conf: Any, side: Side) -> dict[str, Any]:
     gateway of one region."""
     bgw = create_border_gateway(conf, side)
     attachment = create_vpc_attachment(conf, side, bgw)
-    attachment_active = JDCloudVpcAttachmentsActiveSensor(
-        task_id="wait_vpc_attachment_active",
-        doc_md="Wait (deferred) until the VPC attachment is active: the border gateway has learned the VPC.",
-        targets=[attachment],
-        wait_timeout_s=conf_field("timeouts.attachment_active.timeout_s"),
-        poll_interval_s=conf_field("timeouts.attachment_active.poll_interval_s"),
-        jdcloud_conn_id=JDCLOUD_CONN_ID,
-        deferrable=True,
+    attachment_active = deferred_wait(
+        JDCloudVpcAttachmentsActiveSensor,
+        "wait_vpc_attachment_active",
+        "attachment_active",
+        [attachment],
+        "Wait (deferred) until the VPC attachment is active: the border gateway has learned the VPC.",
     )
     cgw = create_customer_gateway(conf, side)
     return {"bgw": bgw, "attachment": attachment_active, "cgw": cgw}
@@ -175,14 +188,12 @@ def _per_side(step: Any, side: Side, tutorial_key: str) -> Any:
 
 def _cloud_ips_allocated(side: Side, connection: Any) -> JDCloudVpnConnectionsProvisionedSensor:
     """Wait (deferred) until one side's VPN connection shows the two cloud public IPs JD allocates for it."""
-    return JDCloudVpnConnectionsProvisionedSensor(
-        task_id=f"wait_cloud_ips_{side}",
-        doc_md="Wait (deferred) until JD Cloud has allocated the VPN connection's two cloud public IPs.",
-        targets=[connection],
-        wait_timeout_s=conf_field("timeouts.cloud_ips_allocated.timeout_s"),
-        poll_interval_s=conf_field("timeouts.cloud_ips_allocated.poll_interval_s"),
-        jdcloud_conn_id=JDCLOUD_CONN_ID,
-        deferrable=True,
+    return deferred_wait(
+        JDCloudVpnConnectionsProvisionedSensor,
+        f"wait_cloud_ips_{side}",
+        "cloud_ips_allocated",
+        [connection],
+        "Wait (deferred) until JD Cloud has allocated the VPN connection's two cloud public IPs.",
     )
 
 
@@ -236,14 +247,12 @@ def vpn_tunnels(conf: Any, connections: dict[str, Any], psk: Any) -> JDCloudVpnT
         for side in SIDES
     ]
     psk >> tunnels
-    return JDCloudVpnTunnelsUpSensor(
-        task_id="wait_tunnels_up",
-        doc_md="Wait (deferred) until every tunnel's opStatus is UP: both ends match and IKE/IPsec negotiated.",
-        targets=tunnels,
-        wait_timeout_s=conf_field("timeouts.tunnels_up.timeout_s"),
-        poll_interval_s=conf_field("timeouts.tunnels_up.poll_interval_s"),
-        jdcloud_conn_id=JDCLOUD_CONN_ID,
-        deferrable=True,
+    return deferred_wait(
+        JDCloudVpnTunnelsUpSensor,
+        "wait_tunnels_up",
+        "tunnels_up",
+        tunnels,
+        "Wait (deferred) until every tunnel's opStatus is UP: both ends match and IKE/IPsec negotiated.",
     )
 
 
@@ -265,14 +274,12 @@ def static_routing(conf: Any, home: dict, peer: dict, connections: dict, after: 
         for side in SIDES
     ]
     after >> routes
-    return JDCloudRouteTableRoutesSensor(
-        task_id="wait_routes_propagated",
-        doc_md="Wait until each VPC route table has the remote CIDR with the border gateway as next hop.",
-        targets=[route["route_table_targets"] for route in routes],
-        wait_timeout_s=conf_field("timeouts.routes_propagated.timeout_s"),
-        poll_interval_s=conf_field("timeouts.routes_propagated.poll_interval_s"),
-        jdcloud_conn_id=JDCLOUD_CONN_ID,
-        deferrable=True,
+    return deferred_wait(
+        JDCloudRouteTableRoutesSensor,
+        "wait_routes_propagated",
+        "routes_propagated",
+        [route["route_table_targets"] for route in routes],
+        "Wait (deferred) until each VPC route table has the remote CIDR with the border gateway as next hop.",
     )
 
 
@@ -296,13 +303,12 @@ def delete_probe_vms(conf: InterconnectConf) -> list[str]:
 def probe_vms(conf: Any) -> dict[str, Any]:
     """Test step a/b: one probe VM per side (existing or ephemeral), then wait until both run."""
     probes = {side: create_probe_vm.override(task_id=f"create_probe_vm_{side}")(conf, side) for side in SIDES}
-    running = JDCloudInstancesRunningSensor(
-        task_id="wait_probe_vms_running",
-        targets=list(probes.values()),
-        wait_timeout_s=conf_field("timeouts.probe_vm_running.timeout_s"),
-        poll_interval_s=conf_field("timeouts.probe_vm_running.poll_interval_s"),
-        jdcloud_conn_id=JDCLOUD_CONN_ID,
-        deferrable=True,
+    running = deferred_wait(
+        JDCloudInstancesRunningSensor,
+        "wait_probe_vms_running",
+        "probe_vm_running",
+        list(probes.values()),
+        "Wait (deferred) until both probe VMs are running.",
     )
     return {**probes, "running": running}
 
