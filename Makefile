@@ -17,8 +17,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt includ
 
 venv: $(VENV)/.installed
 
+# Independent test modules run in parallel workers (pytest-xdist), one module per worker at a time and the
+# real-executor package on one worker (one Airflow stack); the slowest modules start first (tests/conftest.py).
+TEST_WORKERS ?= 3
+
 test: venv
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 # Airflow reads its configuration when first imported: point it at a throw-away home before any test does.
 REPO = Path(__file__).resolve().parents[1]
@@ -61,3 +62,52 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     """The fault matrix's table and ``N passed, N failed`` line, then the other evidence sections, if they ran."""
     faultmatrix.write_summary(terminalreporter, config)
     summary.write(terminalreporter, config)
+
+
+# ---------------------------------------------------------------------- parallel runs (pytest-xdist)
+
+# The longest suites start first, so that `make test`'s workers do not all wait for one that started last.
+SLOWEST_FIRST = (
+    "tests/dags/test_fault_matrix.py",
+    "tests/realexec/",
+    "tests/dags/test_resilience.py",
+    "tests/dags/test_teardown_e2e.py",
+    "tests/dags/test_dr_drill_e2e.py",
+)
+
+
+def _xdist_group(item: pytest.Item) -> str:
+    """One worker per module (its module fixtures run once); one for the real-executor package (one harness)."""
+    path = item.nodeid.split("::", 1)[0]
+    return "tests/realexec/" if path.startswith("tests/realexec/") else path
+
+
+def _rank(item: pytest.Item) -> int:
+    path = item.nodeid.split("::", 1)[0]
+    return next((rank for rank, prefix in enumerate(SLOWEST_FIRST) if path.startswith(prefix)), len(SLOWEST_FIRST))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups (--dist loadgroup)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_xdist_group(item)))
+    items.sort(key=_rank)  # stable: the order within a module is kept
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In a pytest-xdist worker: send this worker's evidence (fault matrix, summary sections) to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["evidence"] = {
+            "faultmatrix": faultmatrix.export(session.config),
+            "summary": summary.export(session.config),
+        }
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """In the pytest-xdist controller: merge a finished worker's evidence, printed by pytest_terminal_summary."""
+    evidence = getattr(node, "workeroutput", {}).get("evidence")
+    if evidence:
+        faultmatrix.merge(node.config, evidence["faultmatrix"])
+        summary.merge(node.config, evidence["summary"])

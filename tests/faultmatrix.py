@@ -30,7 +30,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -568,6 +568,20 @@ def record(config: pytest.Config, result: ScenarioResult) -> None:
         config.stash[_BASELINE] = result
     else:
         config.stash.setdefault(_RESULTS, []).append(result)
+
+
+def export(config: pytest.Config) -> list[dict[str, Any]]:
+    """This process's results (baseline included) as plain data, for a pytest-xdist worker to send back."""
+    baseline = config.stash.get(_BASELINE, None)
+    results = ([baseline] if baseline else []) + config.stash.get(_RESULTS, [])
+    return [asdict(result) for result in results]
+
+
+def merge(config: pytest.Config, exported: list[dict[str, Any]]) -> None:
+    """Record the results a pytest-xdist worker sent back (the inverse of :func:`export`)."""
+    for data in exported:
+        scenario = data.pop("scenario")
+        record(config, ScenarioResult(scenario=Scenario(**scenario) if scenario else None, **data))
 
 
 def write_summary(reporter: Any, config: pytest.Config) -> None:

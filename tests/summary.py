@@ -25,6 +25,17 @@ def add(config: pytest.Config, section: str, *lines: str) -> None:
     config.stash.setdefault(_SECTIONS, {}).setdefault(section, []).extend(lines)
 
 
+def export(config: pytest.Config) -> dict[str, list[str]]:
+    """This process's sections, for a pytest-xdist worker to send back."""
+    return config.stash.get(_SECTIONS, {})
+
+
+def merge(config: pytest.Config, exported: dict[str, list[str]]) -> None:
+    """Add the sections a pytest-xdist worker sent back."""
+    for section, lines in exported.items():
+        add(config, section, *lines)
+
+
 def write(reporter: Any, config: pytest.Config) -> None:
     for section, lines in config.stash.get(_SECTIONS, {}).items():
         reporter.section(section)
