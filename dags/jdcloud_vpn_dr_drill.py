@@ -26,7 +26,7 @@ from airflow.sdk import dag
 
 from include.jdcloud_vpn import drill_tasks, tasks, teardown_tasks
 from include.jdcloud_vpn.build import build_interconnect
-from include.jdcloud_vpn.guard import ensure_exclusive_run
+from include.jdcloud_vpn.guard import lock_sensor
 from include.jdcloud_vpn.policies import VPN_DAG_ARGS
 
 
@@ -40,7 +40,7 @@ from include.jdcloud_vpn.policies import VPN_DAG_ARGS
 def jdcloud_vpn_dr_drill() -> None:
     conf = drill_tasks.validate_drill_conf()
     started = drill_tasks.milestone.override(task_id="milestone_drill_started")("drill_started")
-    ensure_exclusive_run(conf) >> tasks.check_sites_exist(conf) >> started
+    lock_sensor()(conf) >> tasks.check_sites_exist(conf) >> started
 
     # 1. Baseline connectivity of the interconnect as it is.
     baseline_probes = tasks.probe_vms.override(group_id="baseline_probe_vms")(conf)

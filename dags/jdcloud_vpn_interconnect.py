@@ -23,7 +23,7 @@ from airflow.sdk import dag
 
 from include.jdcloud_vpn import tasks
 from include.jdcloud_vpn.build import build_interconnect
-from include.jdcloud_vpn.guard import ensure_exclusive_run
+from include.jdcloud_vpn.guard import lock_sensor
 from include.jdcloud_vpn.params import interconnect_params
 from include.jdcloud_vpn.policies import VPN_DAG_ARGS
 
@@ -38,7 +38,7 @@ from include.jdcloud_vpn.policies import VPN_DAG_ARGS
 def jdcloud_vpn_interconnect() -> None:
     conf = tasks.validate_interconnect_conf()
     sites = tasks.check_sites_exist(conf)
-    ensure_exclusive_run(conf) >> sites
+    lock_sensor()(conf) >> sites
 
     # The build, in the tutorial's order (the DR drill's rebuild is the same build), once the sites and the
     # pre-shared key have been checked:

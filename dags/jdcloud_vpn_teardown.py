@@ -14,7 +14,7 @@ from __future__ import annotations
 from airflow.sdk import dag
 
 from include.jdcloud_vpn import teardown_tasks
-from include.jdcloud_vpn.guard import ensure_exclusive_run
+from include.jdcloud_vpn.guard import lock_sensor
 from include.jdcloud_vpn.policies import VPN_DAG_ARGS
 
 
@@ -28,7 +28,7 @@ from include.jdcloud_vpn.policies import VPN_DAG_ARGS
 def jdcloud_vpn_teardown() -> None:
     request = teardown_tasks.read_teardown_request()
     teardown = teardown_tasks.teardown_interconnect(request)
-    ensure_exclusive_run(request) >> teardown["plan"]
+    lock_sensor()(request) >> teardown["plan"]
     teardown["verified"] >> teardown_tasks.write_teardown_report(teardown["plan"])
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from airflow.sdk import cross_downstream
-
 from include.jdcloud_vpn import tasks
 from include.jdcloud_vpn.conf import SIDES
 
@@ -29,15 +27,16 @@ class Build:
 def build_interconnect(conf: Any, *, after: list[Any]) -> Build:
     """Create the task groups of tutorial steps 1-13, the routing step and the probe VMs.
 
-    Task ids are the same in every DAG that builds (``home_region.create_border_gateway``, ...). Nothing
-    is created before every task of ``after`` (e.g. the site check, or the drill's teardown) and the
-    pre-shared key have succeeded.
+    Task ids are the same in every DAG that builds (``home_region.create_border_gateway``, ...). The
+    pre-shared key is read (or generated) once every task of ``after`` (e.g. the site check, or the drill's
+    teardown) has succeeded, and nothing is created before the key is known good.
     """
     psk = tasks.ensure_pre_shared_key(conf)
+    after >> psk  # it may generate and store the key: only once the run holds its interconnect (guard.py)
 
     # Steps 1-3 (home region) and 5-7 (peer region): border gateway, VPC attachment, customer gateway.
     gateways = {side: tasks.site_gateways.override(group_id=f"{side}_region")(conf, side) for side in SIDES}
-    cross_downstream([*after, psk], [gateways[side][step] for side in SIDES for step in ("bgw", "cgw")])
+    psk >> [gateways[side][step] for side in SIDES for step in ("bgw", "cgw")]
 
     # Steps 8-11: VPN connection in the peer region, cross-wire, VPN connection in the home region, cross-wire.
     connections = tasks.vpn_connections(conf, gateways["home"], gateways["peer"])
@@ -51,6 +50,6 @@ def build_interconnect(conf: Any, *, after: list[Any]) -> Build:
     # Test steps a/b: probe VMs, started early (they take longest), then wait until both run. Like every create,
     # not before the key is known good: a bad key must leave the cloud untouched.
     probes = tasks.probe_vms(conf)
-    cross_downstream([*after, psk], [probes[side] for side in SIDES])
+    psk >> [probes[side] for side in SIDES]
 
     return Build(conf, routes_learned, probes)

@@ -520,6 +520,10 @@ class InterconnectConf(_FrozenModel):
             raise _rule("must be two different addresses (the API rejects duplicate customerIps)")
         return value
 
+    def lock_keys(self) -> frozenset[str]:
+        """What a run on this interconnect holds against other runs (include/jdcloud_vpn/guard.py)."""
+        return interconnect_lock_keys(self.name)
+
     def site(self, side: Side) -> SiteConf:
         """Return the :class:`SiteConf` of ``side`` (``home`` or ``peer``)."""
         if side == "home":
@@ -557,6 +561,15 @@ class TeardownTarget(_FrozenModel):
 
     def region(self, side: Side) -> Region:
         return self.home_region if side == "home" else self.peer_region
+
+    def lock_keys(self) -> frozenset[str]:
+        """What a teardown of this interconnect holds against other runs (include/jdcloud_vpn/guard.py)."""
+        return interconnect_lock_keys(self.name)
+
+
+def interconnect_lock_keys(name: str) -> frozenset[str]:
+    """The lock keys of the interconnect ``name``: every resource this project makes for it carries the name."""
+    return frozenset({f"interconnect:{name}"})
 
 
 # --- entry point ------------------------------------------------------------------------------------

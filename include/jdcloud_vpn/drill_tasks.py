@@ -39,7 +39,7 @@ DRILL_CONF_VARIABLE = "jdcloud_vpn_drill_conf"
 # which a drill fails and alerts).
 DEFAULT_DRILL_CRON = "0 3 * * 6"  # Saturday 03:00: low traffic, people around on Monday
 DEFAULT_DRILL_TIMEZONE = "Asia/Shanghai"
-DEFAULT_APPROVAL_TIMEOUT_S = 3600.0  # an unanswered gate holds the exclusive-run guard, so every VPN DAG
+DEFAULT_APPROVAL_TIMEOUT_S = 3600.0  # an unanswered gate holds the interconnect (guard.py) for every other run on it
 DEFAULT_RTO_OBJECTIVE_S = 1800.0
 APPROVAL_TASK_ID = "approve_teardown"
 MILESTONES = (

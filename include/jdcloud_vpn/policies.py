@@ -48,11 +48,12 @@ VPN_DEFAULT_ARGS = {
     "on_execute_callback": record_attempt,
 }
 
-# DAG arguments shared by the VPN DAGs: one run at a time, no backfill, a failed run alerts through the
-# notifier named by [jdcloud_vpn] alert_notifier (include/jdcloud_vpn/notifiers.py).
+# DAG arguments shared by the VPN DAGs: runs on different interconnects at once (runs on the same one take
+# turns: include/jdcloud_vpn/guard.py), no backfill, a failed run alerts through the notifier named by
+# [jdcloud_vpn] alert_notifier (include/jdcloud_vpn/notifiers.py).
 VPN_DAG_ARGS = {
     "catchup": False,
-    "max_active_runs": 1,
+    "max_active_runs": 16,
     "default_args": VPN_DEFAULT_ARGS,
     "on_failure_callback": failure_notifier(),
 }

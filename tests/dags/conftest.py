@@ -21,6 +21,11 @@ from include.jdcloud_vpn.dagtest import parsed_dag_callbacks
 from tests.conftest import reset_control
 from tests.waits import fast_waits
 
+# The guard (include/jdcloud_vpn/guard.py) polls every 0.5 s and gives up after 15 s; read when the DAGs are parsed.
+LOCK_WAIT_TIMEOUT_S = 15.0
+os.environ["AIRFLOW__JDCLOUD_VPN__LOCK_POLL_INTERVAL_S"] = "0.5"
+os.environ["AIRFLOW__JDCLOUD_VPN__LOCK_WAIT_TIMEOUT_S"] = str(LOCK_WAIT_TIMEOUT_S)
+
 # Latencies x 0.01: a 40 s VM boot takes 0.4 s, a 20 s tunnel negotiation 0.2 s.
 DAG_TEST_TIME_SCALE = 0.01
 FAST_WAITS = fast_waits(timeout_s=30, poll_interval_s=0.2)

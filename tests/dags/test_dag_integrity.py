@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from include.jdcloud_vpn.guard import VPN_DAGS
+
 INTERCONNECT = "jdcloud_vpn_interconnect"
 ALL_DAGS = [INTERCONNECT, "jdcloud_vpn_teardown", "jdcloud_vpn_dr_drill", "jdcloud_vpn_preflight"]
+GUARD_TASK_ID = "wait_for_interconnect_lock"
 
 
 def test_no_import_errors(dagbag):
@@ -23,7 +26,18 @@ def test_dag_has_tags_retries_and_doc(dagbag, dag_id):
     assert dag.doc_md, f"{dag_id} has no doc_md"
     retries = dag.default_args.get("retries")
     assert retries is not None and retries >= 2, f"{dag_id} retries={retries!r}"
-    assert dag.max_active_runs == 1 and not dag.catchup, dag_id
+    assert dag.max_active_runs > 1 and not dag.catchup, dag_id  # runs on different interconnects go together
+
+
+@pytest.mark.parametrize("dag_id", sorted(VPN_DAGS))
+def test_the_guard_holds_the_interconnect_before_any_other_task(dagbag, dag_id):
+    """The guard's table names each VPN DAG's conf task and final task, and every other task waits for the guard."""
+    dag, entry = dagbag.dags[dag_id], VPN_DAGS[dag_id]
+    assert [t.task_id for t in dag.roots] == [entry.conf_task_id]
+    assert [t.task_id for t in dag.leaves] == [entry.final_task_id]
+    guard = dag.get_task(GUARD_TASK_ID)
+    assert guard.upstream_task_ids == {entry.conf_task_id}
+    assert guard.get_flat_relative_ids(upstream=False) == set(dag.task_ids) - {entry.conf_task_id, GUARD_TASK_ID}
 
 
 def test_drill_is_scheduled_and_reuses_the_interconnect_and_teardown_tasks(dagbag):

@@ -82,37 +82,3 @@ def test_emulator_restart_mid_run_loses_nothing(dagbag, tmp_path, monkeypatch, a
         )
     finally:
         emulator.stop()
-
-
-def test_a_vpn_dag_refuses_to_run_while_another_is_active(dagbag, hook, emulator_control, tmp_path):
-    """A drill must not tear down what a build is creating: the guard fails the later run at once."""
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.session import create_session
-    from airflow.utils.state import DagRunState
-    from airflow.utils.types import DagRunType
-
-    conf = seeded_conf(hook, tmp_path, name="guard")
-    with create_session() as session:
-        active = session.query(DagRun).filter(DagRun.dag_id == "jdcloud_vpn_dr_drill").all()
-        assert not [r for r in active if r.state in ("running", "queued")]
-    # dag.test() registers the drill DAG in the metadata DB (a run row needs it); every task is marked success.
-    dagbag.dags["jdcloud_vpn_dr_drill"].test(run_conf={"interconnect": {"name": "nothing"}}, mark_success_pattern=".*")
-    with create_session() as session:
-        blocker = DagRun(
-            dag_id="jdcloud_vpn_dr_drill",
-            run_id="blocking-drill",
-            run_type=DagRunType.MANUAL,
-            state=DagRunState.RUNNING,
-            conf={},
-        )
-        session.add(blocker)
-    try:
-        since = time.time()
-        dag_run = dagbag.dags["jdcloud_vpn_interconnect"].test(run_conf=conf)
-        tis = {ti.task_id: ti.state for ti in dag_run.get_task_instances() if ti.map_index == -1}
-        assert tis["ensure_exclusive_run"] == "failed"
-        served = emulator_control.get("/requests", params={"since": since}).json()["requests"]
-        assert [r["operation"] for r in served if not r["operation"].startswith("Describe")] == []
-    finally:
-        with create_session() as session:
-            session.query(DagRun).filter(DagRun.run_id == "blocking-drill").delete()

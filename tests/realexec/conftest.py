@@ -21,7 +21,12 @@ DEFER_EXIT_RACE = re.compile(
 
 @pytest.fixture(scope="session")
 def airflow(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[RealAirflow]:
-    harness = RealAirflow(tmp_path_factory.mktemp("realexec"), time_scale=0.02, heartbeat_timeout_s=10)
+    harness = RealAirflow(
+        tmp_path_factory.mktemp("realexec"),
+        time_scale=0.02,
+        heartbeat_timeout_s=10,
+        extra_env={"AIRFLOW__JDCLOUD_VPN__LOCK_POLL_INTERVAL_S": "1"},  # the guard's poke: waits end within 1 s
+    )
     started = time.monotonic()
     harness.start()
     print(f"\n[harness] Airflow + emulator up in {time.monotonic() - started:.1f}s at {harness.base_dir}")

@@ -7,8 +7,10 @@ start, then
    secret key must appear in no artifact: task and trigger logs, component output, XCom, rendered
    template fields, the Variables REST API (the PSK's key is one Airflow masks), the metadata DB (Variables
    encrypted with the Fernet key), the reports, the emulator's request log and output;
-2. concurrency: two runs of the same new interconnect triggered at the same moment both succeed
-   (``max_active_runs=1`` queues the second) and the emulator holds exactly one of each resource.
+2. concurrency: two runs of the same new interconnect triggered at the same moment both succeed, the second
+   waiting in the guard (``wait_for_interconnect_lock``) until the first has ended, and the emulator holds
+   exactly one of each resource; two runs on two different interconnects triggered together both succeed,
+   overlapping in time, neither waiting for the other.
 
 Run alone: ``PYTHONPATH=. .venv/bin/python -m pytest tests/realexec -m slow -s`` (``-s`` shows the tables).
 """
@@ -31,6 +33,7 @@ from tests.realexec.harness import INTERCONNECT_DAG, RealAirflow, SecretScan, st
 pytestmark = pytest.mark.slow
 
 RUN_TIMEOUT_S = 180
+GUARD_TASK_ID = "wait_for_interconnect_lock"
 
 
 def _ts(value: str | None) -> float | None:
@@ -245,7 +248,11 @@ def test_two_runs_of_the_same_interconnect_started_together(airflow: RealAirflow
     for run in runs:
         _assert_success(airflow, run)
     first, second = sorted(runs, key=lambda r: r["start_date"])
-    assert _ts(second["start_date"]) >= _ts(first["end_date"]), "max_active_runs=1 should have queued one run"
+    first_end = _ts(first["end_date"])
+    guard_end = _ts(_task(airflow, second["dag_run_id"], GUARD_TASK_ID)["end_date"])
+    print(f"[concurrency] {second['dag_run_id']} passed its guard {guard_end - first_end:.1f}s after the first ended")
+    assert guard_end >= first_end, "the second run passed the guard while the first was running"
+    assert [r for r in _mutating_calls(airflow, first_end) if r["time"] < guard_end] == []
 
     counts = _resource_counts(airflow.emulator_state(), name)
     creates = _successful_creates(airflow, since)
@@ -266,3 +273,44 @@ def test_two_runs_of_the_same_interconnect_started_together(airflow: RealAirflow
         f"two runs of one interconnect triggered {gap:.2f}s apart: {', '.join(r['state'] for r in runs)}; resources "
         f"{counts}; steps of the second run that created something: {len(created_by_second)}",
     )
+
+
+@pytest.mark.timeout(480, method="signal")
+def test_two_different_interconnects_build_at_the_same_time(airflow: RealAirflow, pytestconfig: pytest.Config) -> None:
+    airflow.reset_emulator()
+    names = ["rx-left", "rx-right"]
+    confs = {f"rx_disjoint_{name}": (name, airflow.seeded_conf(name)) for name in names}
+    airflow.api("GET", "/api/v2/version")  # token fetched once, before the threads share the client
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(lambda item: airflow.trigger(INTERCONNECT_DAG, item[0], item[1][1]), confs.items()))
+    runs = [airflow.wait_for_run(INTERCONNECT_DAG, run_id, timeout=2 * RUN_TIMEOUT_S) for run_id in confs]
+    for run in runs:
+        _assert_success(airflow, run)
+    first, second = sorted(runs, key=lambda r: r["start_date"])
+    overlap = _ts(first["end_date"]) - _ts(second["start_date"])
+    waited = [_guard_waited_s(airflow, run["dag_run_id"]) for run in runs]
+    print(f"[concurrency] two interconnects: runs overlapped {overlap:.1f}s; guard waits {waited}")
+    assert overlap > 0, "the runs on two different interconnects did not overlap"
+    assert waited == [0.0, 0.0]
+    for run_id, (name, _) in confs.items():
+        assert _resource_counts(airflow.emulator_state(), name) == EXPECTED, run_id
+    summary.add(
+        pytestconfig,
+        summary.RESILIENCE,
+        f"two different interconnects triggered together: {', '.join(r['state'] for r in runs)}; runs overlapped "
+        f"{overlap:.1f}s; guard waits {waited}",
+    )
+
+
+def _task(airflow: RealAirflow, run_id: str, task_id: str) -> dict:
+    return next(ti for ti in airflow.task_instances(INTERCONNECT_DAG, run_id) if ti["task_id"] == task_id)
+
+
+def _guard_waited_s(airflow: RealAirflow, run_id: str) -> float:
+    values = airflow.xcom_values(INTERCONNECT_DAG, run_id, key="return_value")
+    return next(_value(x["value"]) for x in values if x["task_id"] == GUARD_TASK_ID)["waited_s"]
+
+
+def _mutating_calls(airflow: RealAirflow, since: float) -> list[dict]:
+    """The emulator's non-Describe calls since ``since``."""
+    return [r for r in airflow.emulator_requests(since) if not r["operation"].startswith("Describe")]
