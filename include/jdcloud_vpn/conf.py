@@ -55,7 +55,7 @@ InstanceId = Annotated[str, Field(pattern=r"^i-[a-z0-9]+$")]
 SecretRefName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,250}$")]
 
 
-def _rule(message: str, subfield: str | None = None) -> PydanticCustomError:
+def rule_error(message: str, subfield: str | None = None) -> PydanticCustomError:
     """Build a validation error whose message is ``message``.
 
     :param message: the rule that was broken; never include a secret in it.
@@ -71,7 +71,7 @@ def _rule(message: str, subfield: str | None = None) -> PydanticCustomError:
 
 def _check_global(ip: IPv4Address) -> IPv4Address:
     if not ip.is_global:
-        raise _rule(
+        raise rule_error(
             "must be a globally routable public IPv4 address (ipaddress is_global): customer gateway "
             "IPs must be publicly routable (tutorial step 3e)"
         )
@@ -81,7 +81,7 @@ def _check_global(ip: IPv4Address) -> IPv4Address:
 GlobalIPv4 = Annotated[IPv4Address, AfterValidator(_check_global)]
 
 
-class _FrozenModel(BaseModel):
+class FrozenModel(BaseModel):
     """Base of every conf model: unknown keys rejected, immutable, inputs never echoed in errors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
@@ -90,13 +90,13 @@ class _FrozenModel(BaseModel):
 # --- probe VM ---------------------------------------------------------------------------------------
 
 
-class ExistingProbe(_FrozenModel):
+class ExistingProbe(FrozenModel):
     """Use an existing VM of the site's VPC as ping probe (it needs the cloud assistant agent)."""
 
     instance_id: InstanceId = Field(description="Id of an existing VM in the site's VPC.")
 
 
-class CreateProbe(_FrozenModel):
+class CreateProbe(FrozenModel):
     """Create a VM as ping probe (and delete it at teardown)."""
 
     create_in_subnet: SubnetId = Field(description="Subnet for the new VM; one of the site's subnet_ids.")
@@ -137,7 +137,7 @@ ProbeConf = Annotated[
 # --- one side ---------------------------------------------------------------------------------------
 
 
-class SiteConf(_FrozenModel):
+class SiteConf(FrozenModel):
     """One end of the interconnect: a VPC in a region and the VM used to ping the other end."""
 
     region: Region = Field(description="JD Cloud region of the VPC.")
@@ -170,7 +170,7 @@ class SiteConf(_FrozenModel):
             try:
                 return IPv4Network(value, strict=True)
             except ValueError as err:
-                raise _rule(
+                raise rule_error(
                     f"must be an IPv4 network in CIDR form with host bits clear, e.g. 10.10.0.0/16 ({err})"
                 ) from None
         return value
@@ -180,7 +180,7 @@ class SiteConf(_FrozenModel):
     def _check_unique_subnets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         duplicates = sorted({subnet for subnet in value if value.count(subnet) > 1})
         if duplicates:
-            raise _rule(f"must be unique, repeated: {', '.join(duplicates)}")
+            raise rule_error(f"must be unique, repeated: {', '.join(duplicates)}")
         return value
 
     @field_validator("probe", mode="before")
@@ -189,12 +189,12 @@ class SiteConf(_FrozenModel):
         if isinstance(value, ExistingProbe | CreateProbe):
             return value
         if not isinstance(value, dict):
-            raise _rule('must be an object: {"instance_id": ...} or {"create_in_subnet": ...}')
+            raise rule_error('must be an object: {"instance_id": ...} or {"create_in_subnet": ...}')
         has_existing, has_create = "instance_id" in value, "create_in_subnet" in value
         if has_existing and has_create:
-            raise _rule("give either instance_id (use an existing VM) or create_in_subnet (create a VM), not both")
+            raise rule_error("give either instance_id (use an existing VM) or create_in_subnet (create a VM), not both")
         if not has_existing and not has_create:
-            raise _rule("give instance_id (use an existing VM) or create_in_subnet (create a VM)")
+            raise rule_error("give instance_id (use an existing VM) or create_in_subnet (create a VM)")
         return value
 
     @field_validator("probe")
@@ -206,21 +206,21 @@ class SiteConf(_FrozenModel):
             return value
         subnet_ids = info.data.get("subnet_ids")
         if subnet_ids is not None and value.create_in_subnet not in subnet_ids:
-            raise _rule(
+            raise rule_error(
                 f"{value.create_in_subnet} is not one of subnet_ids ({', '.join(subnet_ids)}): "
                 "the probe must sit in a subnet propagated to the border gateway",
                 "create_in_subnet",
             )
         region = info.data.get("region")
         if value.az is not None and region is not None and not value.az.startswith(region):
-            raise _rule(f"{value.az} is not an availability zone of region {region}", "az")
+            raise rule_error(f"{value.az} is not an availability zone of region {region}", "az")
         return value
 
 
 # --- tunnels ----------------------------------------------------------------------------------------
 
 
-class TunnelParams(_FrozenModel):
+class TunnelParams(FrozenModel):
     """IKE (phase 1) and IPsec (phase 2) parameters of a tunnel; defaults are JD Cloud's recommended set.
 
     Both sides use the same parameters, as mirror tunnels must match (jdcloud-api.md §5).
@@ -267,7 +267,7 @@ class TunnelParams(_FrozenModel):
 # --- pre-shared key ---------------------------------------------------------------------------------
 
 
-class PskSecret(_FrozenModel):
+class PskSecret(FrozenModel):
     """Where the pre-shared key is stored: an Airflow Variable or the password of an Airflow Connection."""
 
     variable: SecretRefName | None = Field(default=None, description="Airflow Variable key holding the PSK.")
@@ -278,7 +278,7 @@ class PskSecret(_FrozenModel):
     @model_validator(mode="after")
     def _check_exactly_one(self) -> PskSecret:
         if (self.variable is None) == (self.connection is None):
-            raise _rule("give exactly one of variable or connection")
+            raise rule_error("give exactly one of variable or connection")
         return self
 
 
@@ -343,7 +343,7 @@ def _find_psk_keys(data: Any, path: str = "") -> list[str]:
 # --- waits and ping ---------------------------------------------------------------------------------
 
 
-class WaitSpec(_FrozenModel):
+class WaitSpec(FrozenModel):
     """Bounds of one polling wait."""
 
     timeout_s: float = Field(gt=0, description="Give up after this many seconds.")
@@ -358,11 +358,11 @@ class WaitSpec(_FrozenModel):
     @model_validator(mode="after")
     def _check_poll_below_timeout(self) -> WaitSpec:
         if self.poll_interval_s >= self.timeout_s:
-            raise _rule(f"must be smaller than timeout_s ({self.timeout_s:g})", "poll_interval_s")
+            raise rule_error(f"must be smaller than timeout_s ({self.timeout_s:g})", "poll_interval_s")
         return self
 
 
-class WaitConf(_FrozenModel):
+class WaitConf(FrozenModel):
     """Bounds of every wait; a wait left out keeps its default."""
 
     attachment_active: WaitSpec = Field(
@@ -387,7 +387,7 @@ class WaitConf(_FrozenModel):
     )
 
 
-class PingConf(_FrozenModel):
+class PingConf(FrozenModel):
     """Ping test between the two probe VMs."""
 
     count: int = Field(default=4, ge=1, le=100, description="Echo requests per direction.")
@@ -397,7 +397,7 @@ class PingConf(_FrozenModel):
 # --- the interconnect -------------------------------------------------------------------------------
 
 
-class InterconnectConf(_FrozenModel):
+class InterconnectConf(FrozenModel):
     """A cross-region IPsec VPN interconnect between two JD Cloud VPCs."""
 
     name: str = Field(
@@ -458,7 +458,7 @@ class InterconnectConf(_FrozenModel):
         paths = _find_psk_keys(data)
         if paths:
             also = f" (also found at {', '.join(paths[1:])})" if len(paths) > 1 else ""
-            raise _rule(
+            raise rule_error(
                 f"a pre-shared key must never be in the conf{also}: store it in the Airflow Variable "
                 "jdcloud_vpn_psk_secret_<name> or in the password of an Airflow Connection and point psk_secret "
                 'at it ({"variable": ...} or {"connection": ...})',
@@ -470,7 +470,7 @@ class InterconnectConf(_FrozenModel):
     @classmethod
     def _check_name(cls, value: str) -> str:
         if not re.fullmatch(NAME_PATTERN, value):
-            raise _rule("must be 3-20 characters: lowercase letters, digits and '-', starting with a letter")
+            raise rule_error("must be 3-20 characters: lowercase letters, digits and '-', starting with a letter")
         return value
 
     @field_validator("peer")
@@ -480,13 +480,13 @@ class InterconnectConf(_FrozenModel):
         if home is None:
             return peer
         if peer.region == home.region:
-            raise _rule(
+            raise rule_error(
                 f"same region as home.region ({home.region}): a cross-region VPN needs two regions; "
                 "in one region use VPC peering or a single border gateway instead (tutorial introduction)",
                 "region",
             )
         if peer.vpc_cidr.overlaps(home.vpc_cidr):
-            raise _rule(
+            raise rule_error(
                 f"{peer.vpc_cidr} overlaps home.vpc_cidr {home.vpc_cidr}: the two VPC CIDRs must not "
                 "overlap (tutorial Precondition)",
                 "vpc_cidr",
@@ -504,7 +504,7 @@ class InterconnectConf(_FrozenModel):
     @classmethod
     def _check_bgp_disabled(cls, value: bool) -> bool:
         if value:
-            raise _rule(
+            raise rule_error(
                 "bgp_enabled must be false: JD Cloud border gateways all use ASN 65000 and tunnel inner IPs "
                 "cannot be set, so EBGP cannot run between two JD Cloud gateways (tutorial Notes); "
                 "use static routes"
@@ -515,9 +515,9 @@ class InterconnectConf(_FrozenModel):
     @classmethod
     def _check_placeholder_ips(cls, value: tuple[IPv4Address, ...]) -> tuple[IPv4Address, ...]:
         if len(value) != 2:
-            raise _rule(f"must hold exactly 2 addresses, one per tunnel (got {len(value)})")
+            raise rule_error(f"must hold exactly 2 addresses, one per tunnel (got {len(value)})")
         if value[0] == value[1]:
-            raise _rule("must be two different addresses (the API rejects duplicate customerIps)")
+            raise rule_error("must be two different addresses (the API rejects duplicate customerIps)")
         return value
 
     def lock_keys(self) -> frozenset[str]:
@@ -542,7 +542,7 @@ class InterconnectConf(_FrozenModel):
         raise ValueError(f"Invalid tunnel index: {index}, expected 1 or 2")
 
 
-class TeardownTarget(_FrozenModel):
+class TeardownTarget(FrozenModel):
     """Which interconnect to remove: its name and the two regions (all a teardown needs)."""
 
     name: str = Field(pattern=NAME_PATTERN, description="Interconnect name, as in the build's conf.")
@@ -603,4 +603,9 @@ def validate_conf(raw: Any) -> InterconnectConf:
         return InterconnectConf.model_validate(raw)
     except ValidationError as err:
         # "from None": the chained ValidationError would carry the raw input into tracebacks.
-        raise ConfError([_problem(e) for e in err.errors(include_url=False, include_input=False)]) from None
+        raise ConfError(problems_of(err)) from None
+
+
+def problems_of(err: ValidationError) -> list[str]:
+    """Each error of ``err`` as ``<dotted.field.path>: <rule>``, without the input (it may hold secrets)."""
+    return [_problem(e) for e in err.errors(include_url=False, include_input=False)]
