@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -203,8 +204,11 @@ def _lock_id(key: str) -> int:
 
 def _engine(url: str) -> Engine:
     """An engine whose SQLite transactions start with ``BEGIN IMMEDIATE``: the write lock before the count."""
-    if sa.engine.make_url(url).get_backend_name() != "sqlite":
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "sqlite":
         return sa.create_engine(url, pool_pre_ping=True)
+    if parsed.database:
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     # A busy database is waited for (30 s) instead of failing at once.
     engine = sa.create_engine(url, connect_args={"timeout": 30})
 
