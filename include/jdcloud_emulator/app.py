@@ -135,7 +135,9 @@ async def _dispatch(
     operation = route.operation.name
     faults = cloud.faults
     if not faults.allow_call(route.operation.service, time.time()):
-        raise RateLimited(f"requests too frequent: over {faults.config.rate_limit_per_minute} calls/minute")
+        limit, window_s = faults.config.rate_limit_per_minute, faults.config.rate_limit_window_s
+        per = "minute" if window_s == 60 else f"{window_s:g} s"
+        raise RateLimited(f"requests too frequent: over {limit} calls/{per}")
     fault = faults.take_operation_fault(operation)
     if fault is not None and fault.kind == "rate_limit":
         raise RateLimited(f"injected fault: requests too frequent for {operation}")

@@ -75,6 +75,9 @@ class FaultConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     rate_limit_per_minute: int = Field(default=DEFAULT_RATE_LIMIT_PER_MINUTE, ge=1)
+    rate_limit_window_s: float = Field(
+        default=60.0, gt=0, description="the window rate_limit_per_minute counts in; shorter only for fast tests"
+    )
     error_rate: float = Field(default=0.0, ge=0, le=1)
     error_http_code: int = Field(default=503, json_schema_extra={"enum": [500, 502, 503]})
     error_operations: list[str] = Field(default_factory=list, description="empty: every operation")
@@ -114,9 +117,9 @@ class Faults:
         return data
 
     def allow_call(self, service: str, now: float) -> bool:
-        """Count one call against the service's per-minute limit; False when over it."""
+        """Count one call against the service's limit per window; False when over it."""
         window = self._windows.setdefault(service, deque())
-        while window and window[0] <= now - 60:
+        while window and window[0] <= now - self.config.rate_limit_window_s:
             window.popleft()
         if len(window) >= self.config.rate_limit_per_minute:
             return False

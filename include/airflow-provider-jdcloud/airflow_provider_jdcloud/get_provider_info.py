@@ -37,6 +37,36 @@ def get_provider_info() -> dict[str, Any]:
         # Listed for `airflow providers links`; Airflow 3.3 shows a link on tasks whose operator class declares
         # it (include/jdcloud_vpn/taskflow.py: VpnTaskOperator).
         "extra-links": ["airflow_provider_jdcloud.links.console.JDCloudConsoleLink"],
+        "config": {
+            "jdcloud": {
+                "description": "The JD Cloud API budget shared by every process of the deployment.",
+                "options": {
+                    "rate_limit_url": {
+                        "description": (
+                            "SQLAlchemy URL of the table that counts API calls for every task process and the "
+                            "triggerer: an SQLite file on a local disk when they all run on one host, PostgreSQL "
+                            "(e.g. the metadata database's server) when they run on several. Empty: "
+                            "sqlite:///$AIRFLOW_HOME/jdcloud_api_calls.db."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "postgresql+psycopg2://airflow:airflow@postgres/airflow",
+                        "default": "",
+                        "sensitive": True,
+                    },
+                    "rate_limit_window_s": {
+                        "description": (
+                            "Seconds of the window the connection's max_calls_per_minute counts in: 60 at JD Cloud; "
+                            "shorter only against an emulator started with the same shorter window."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "float",
+                        "example": "60",
+                        "default": "60",
+                    },
+                },
+            }
+        },
         "connection-types": [
             {
                 "connection-type": "jdcloud",
@@ -72,7 +102,7 @@ def get_provider_info() -> dict[str, Any]:
                     },
                     "max_calls_per_minute": {
                         "label": "Max calls per minute",
-                        "description": "Client-side rate limit per service; JD Cloud allows 1000 calls/min.",
+                        "description": "Calls/minute per service for the whole deployment (JD Cloud allows 1000).",
                         "schema": {"type": "integer", "default": 900, "minimum": 1},
                     },
                 },

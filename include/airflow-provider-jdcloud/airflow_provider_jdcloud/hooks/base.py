@@ -3,8 +3,9 @@
 Every request takes its method and path from :data:`airflow_provider_jdcloud.api_paths.OPERATIONS`
 and is signed and sent by the service client of ``jdcloud_sdk``. The hook adds what the SDK lacks:
 typed errors (the SDK never raises on 4xx/5xx), bounded retries of throttling and server errors, a
-client-side rate limit, pagination, and a quiet SDK logger (the SDK logs request bodies, which hold
-pre-shared keys). The service hooks (``vpc``, ``vm``, ``bgw``, ``assistant``) add typed wrappers.
+rate limit shared by every process of the deployment, pagination, and a quiet SDK logger (the SDK logs
+request bodies, which hold pre-shared keys). The service hooks (``vpc``, ``vm``, ``bgw``, ``assistant``)
+add typed wrappers.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from jdcloud_sdk.services.vpc.client.VpcClient import VpcClient
 from airflow_provider_jdcloud.api_paths import OPERATIONS, ApiOperation
 from airflow_provider_jdcloud.exceptions import JDCloudError, JDCloudTransportError, error_from_response
 from airflow_provider_jdcloud.models import JDCloudModel
-from airflow_provider_jdcloud.ratelimit import SlidingWindowRateLimiter, shared_rate_limiter
+from airflow_provider_jdcloud.ratelimit import RateLimiter, deployment_limiter
 
 try:
     from airflow.sdk.log import mask_secret
@@ -170,6 +171,7 @@ class JDCloudBaseHook(BaseHook):
         self.retry_max_wait = retry_max_wait
         self._settings: JDCloudSettings | None = None
         self._clients: dict[str, JDCloudClient] = {}
+        self._limiters: dict[str, RateLimiter] = {}
 
     @classmethod
     def from_credentials(
@@ -255,11 +257,17 @@ class JDCloudBaseHook(BaseHook):
             self._clients[service] = CLIENT_CLASSES[service](credential, config, QuietSdkLogger())
         return self._clients[service]
 
-    def get_rate_limiter(self, service: str) -> SlidingWindowRateLimiter:
-        """Return the per-process limiter shared by hooks with the same account, endpoint and service."""
-        settings = self.settings
-        key = (settings.access_key, settings.endpoint, service)
-        return shared_rate_limiter(key, settings.max_calls_per_minute, 60.0)
+    def get_rate_limiter(self, service: str) -> RateLimiter:
+        """Return the limiter of ``service``: one budget per account, endpoint and service for the deployment.
+
+        Every process (tasks, the triggerer) counts its calls in the store at ``[jdcloud] rate_limit_url``.
+        """
+        if service not in self._limiters:
+            settings = self.settings
+            self._limiters[service] = deployment_limiter(
+                settings.access_key, settings.endpoint, service, settings.max_calls_per_minute
+            )
+        return self._limiters[service]
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the credentials by listing VPCs in the default region."""
@@ -327,9 +335,9 @@ class JDCloudBaseHook(BaseHook):
             page_number += 1
 
     def _send(self, api: ApiOperation, parameters: dict[str, Any]) -> dict[str, Any]:
-        self.get_rate_limiter(api.service).acquire()
         try:
-            response = self.get_client(api.service).send(_ApiRequest(api, parameters))
+            with self.get_rate_limiter(api.service).call():
+                response = self.get_client(api.service).send(_ApiRequest(api, parameters))
         except requests.RequestException as err:
             # Refused or failed connections never reached the API; anything else may have been applied.
             not_sent = isinstance(err, requests.ConnectTimeout) or (
