@@ -15,7 +15,8 @@ from airflow.sdk import Param, Variable, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from include.jdcloud_vpn.conf import ConfError, InterconnectConf, validate_conf
+from include.jdcloud_vpn.conf import ConfError, InterconnectConf
+from include.jdcloud_vpn.demo import form_defaults
 from include.jdcloud_vpn.drill import (
     append_history,
     history_entry,
@@ -26,6 +27,7 @@ from include.jdcloud_vpn.drill import (
 )
 from include.jdcloud_vpn.naming import DIRECTIONS
 from include.jdcloud_vpn.notifiers import note_for_alert
+from include.jdcloud_vpn.params import conf_from_trigger, interconnect_params
 from include.jdcloud_vpn.report import report_stem, save_report
 from include.jdcloud_vpn.results import DrillReportFiles
 from include.jdcloud_vpn.runinfo import step_records
@@ -68,39 +70,58 @@ def rto_objective_s() -> float:
     return seconds_option("drill_rto_objective_s", DEFAULT_RTO_OBJECTIVE_S)
 
 
+#: Params of the drill that are not interconnect fields.
+DRILL_OPTIONS = ("require_approval", "history_file")
+#: Key of a trigger conf holding the whole interconnect conf (nested or flat), as in ``{"interconnect": {...}}``.
+INTERCONNECT_KEY = "interconnect"
+
+
 def drill_params() -> dict[str, Param]:
+    """The interconnect's trigger form (pre-filled for the demo network) plus the drill's own options."""
     return {
-        "interconnect": Param(
-            None,
-            type=["null", "object"],
-            description=f"The interconnect conf to drill; empty: the JSON in Variable {DRILL_CONF_VARIABLE}.",
-        ),
+        **interconnect_params(form_defaults()),
         "require_approval": Param(
             False,
             type="boolean",
+            title="Require approval",
             description="Wait for a person to approve in the UI before the destructive teardown (production).",
+            section="Drill",
         ),
         "history_file": Param(
             None,
             type=["null", "string"],
+            title="History file",
             description="JSON-lines drill history; empty: <report_dir>/drill-history.jsonl",
+            section="Drill",
         ),
     }
 
 
 @typed_task(task_id=VALIDATE_TASK_ID, retries=0)
-def validate_drill_conf(params: dict | None = None) -> InterconnectConf:
-    """Read the interconnect conf (the ``interconnect`` param, else the Variable) and validate it whole."""
-    raw = (params or {}).get("interconnect")
-    if raw is None:
+def validate_drill_conf(params: dict | None = None, dag_run: Any = None) -> InterconnectConf:
+    """Read the interconnect conf and validate it whole.
+
+    The conf is, in order: the trigger conf's ``interconnect`` object; else the trigger conf itself when it has
+    interconnect fields (the form, flat or nested); else (a scheduled run) the JSON in Variable
+    ``jdcloud_vpn_drill_conf``. Each is read like the interconnect DAG's conf (either shape).
+    """
+    form = params or {}
+    run_conf = dict(dag_run.conf or {}) if dag_run else {}
+    if INTERCONNECT_KEY in run_conf:
+        raw = run_conf[INTERCONNECT_KEY]
+    elif set(run_conf) - set(DRILL_OPTIONS):
+        raw = run_conf
+    else:
         stored = Variable.get(DRILL_CONF_VARIABLE, default=None)
         if stored is None:
             raise AirflowFailException(
-                f"no interconnect to drill: pass the 'interconnect' param or set Variable {DRILL_CONF_VARIABLE}"
+                f"no interconnect to drill: trigger with one (the form) or set Variable {DRILL_CONF_VARIABLE}"
             )
         raw = json.loads(stored)
+    if not isinstance(raw, dict):
+        raise AirflowFailException("invalid interconnect conf:\nconf: Input should be a valid dictionary")
     try:
-        return validate_conf(raw)
+        return conf_from_trigger(raw, form, ignore=(*DRILL_OPTIONS, INTERCONNECT_KEY))
     except ConfError as error:
         raise AirflowFailException(f"invalid interconnect conf:\n{error}") from None
 
