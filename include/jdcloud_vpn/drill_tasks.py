@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable, Mapping
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
-from airflow.sdk import Param, Variable, get_current_context, task
+from airflow.sdk import ObjectStoragePath, Param, Variable, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 from airflow.timetables.trigger import CronTriggerTimetable
 
@@ -28,7 +28,7 @@ from include.jdcloud_vpn.drill import (
 from include.jdcloud_vpn.naming import DIRECTIONS
 from include.jdcloud_vpn.notifiers import note_for_alert
 from include.jdcloud_vpn.params import conf_from_trigger, interconnect_params
-from include.jdcloud_vpn.report import report_stem, save_report
+from include.jdcloud_vpn.report import report_location, report_stem, save_report
 from include.jdcloud_vpn.results import DrillReportFiles
 from include.jdcloud_vpn.runinfo import step_records
 from include.jdcloud_vpn.settings import option, seconds_option
@@ -91,39 +91,49 @@ def drill_params() -> dict[str, Param]:
             None,
             type=["null", "string"],
             title="History file",
-            description="JSON-lines drill history; empty: <report_dir>/drill-history.jsonl",
+            description="JSON-lines drill history (a path or a URL, like report_dir); empty: "
+            "<report_dir>/drill-history.jsonl",
             section="Drill",
         ),
     }
 
 
-@typed_task(task_id=VALIDATE_TASK_ID, retries=0)
-def validate_drill_conf(params: dict | None = None, dag_run: Any = None) -> InterconnectConf:
-    """Read the interconnect conf and validate it whole.
+def drill_interconnect(
+    run_conf: Mapping[str, Any], form: Mapping[str, Any], stored: Callable[[], str | None]
+) -> InterconnectConf:
+    """The interconnect a drill run is about, validated whole.
 
-    The conf is, in order: the trigger conf's ``interconnect`` object; else the trigger conf itself when it has
-    interconnect fields (the form, flat or nested); else (a scheduled run) the JSON in Variable
-    ``jdcloud_vpn_drill_conf``. Each is read like the interconnect DAG's conf (either shape).
+    It is, in order: the trigger conf's ``interconnect`` object; else the trigger conf itself when it has
+    interconnect fields (the form, flat or nested); else (a scheduled run) the JSON ``stored()`` returns (Variable
+    ``jdcloud_vpn_drill_conf``). Each is read like the interconnect DAG's conf, in either shape.
+
+    :param run_conf: the run's trigger conf; :param form: the run's resolved params.
+    :raises AirflowFailException: no conf anywhere, or an invalid one (naming every problem).
     """
-    form = params or {}
-    run_conf = dict(dag_run.conf or {}) if dag_run else {}
     if INTERCONNECT_KEY in run_conf:
         raw = run_conf[INTERCONNECT_KEY]
     elif set(run_conf) - set(DRILL_OPTIONS):
         raw = run_conf
     else:
-        stored = Variable.get(DRILL_CONF_VARIABLE, default=None)
-        if stored is None:
+        text = stored()
+        if text is None:
             raise AirflowFailException(
                 f"no interconnect to drill: trigger with one (the form) or set Variable {DRILL_CONF_VARIABLE}"
             )
-        raw = json.loads(stored)
-    if not isinstance(raw, dict):
+        raw = json.loads(text)
+    if not isinstance(raw, Mapping):
         raise AirflowFailException("invalid interconnect conf:\nconf: Input should be a valid dictionary")
     try:
         return conf_from_trigger(raw, form, ignore=(*DRILL_OPTIONS, INTERCONNECT_KEY))
     except ConfError as error:
         raise AirflowFailException(f"invalid interconnect conf:\n{error}") from None
+
+
+@typed_task(task_id=VALIDATE_TASK_ID, retries=0)
+def validate_drill_conf(params: dict | None = None, dag_run: Any = None) -> InterconnectConf:
+    """Read the drill's interconnect conf (:func:`drill_interconnect`) and validate it whole."""
+    run_conf = dict(dag_run.conf or {}) if dag_run else {}
+    return drill_interconnect(run_conf, params or {}, lambda: Variable.get(DRILL_CONF_VARIABLE, default=None))
 
 
 @task(retries=0)
@@ -198,6 +208,13 @@ def _drill_problem(
     return None
 
 
+def _link_from(directory: ObjectStoragePath, target: ObjectStoragePath) -> str:
+    """A Markdown link target for ``target`` from a page in ``directory``: relative in the same store."""
+    if (directory.protocol, directory.storage_options) == (target.protocol, target.storage_options):
+        return os.path.relpath(target.path, directory.path)
+    return str(target)
+
+
 @typed_task(trigger_rule="all_done", retries=0)
 def write_drill_report(conf: InterconnectConf, params: dict | None = None) -> DrillReportFiles:
     """Write the drill report and history (with the RTO chart); fail (so the run alerts) when the drill failed or
@@ -231,14 +248,15 @@ def write_drill_report(conf: InterconnectConf, params: dict | None = None) -> Dr
         "connectivity": verify,
         "steps": steps,
     }
-    report_dir = Path(conf.report_dir)
-    history_path = Path((params or {}).get("history_file") or report_dir / "drill-history.jsonl")
+    report_dir = report_location(conf.report_dir)
+    history_file = (params or {}).get("history_file")
+    history_path = report_location(history_file) if history_file else report_dir / "drill-history.jsonl"
     history = append_history(history_path, history_entry(report))
     chart = history_path.with_suffix(".svg")
     chart.write_text(render_rto_svg(history), encoding="utf-8")
     stem = report_stem("drill", conf.name, ti.run_id)
-    markdown = render_drill_markdown(report, history, os.path.relpath(chart, report_dir))
-    paths = save_report(report, str(report_dir), stem, markdown=markdown)
+    markdown = render_drill_markdown(report, history, _link_from(report_dir, chart))
+    paths = save_report(report, conf.report_dir, stem, markdown=markdown)
     print(f"Drill report written to {paths[0]} and {paths[1]}; RTO {report['rto_s']} s; history {history_path}")
     problem = _drill_problem(conf.name, status, stopped_at, rto_s, objective_s)
     note_for_alert(ti, str(paths[1]), problem)
