@@ -79,6 +79,6 @@ def test_failed_drill_alerts_and_says_where_it_stopped(dagbag, hook, emulator_co
     # One alert, from the DAG's failure notifier: where the drill stopped and its report.
     [alert] = [r.getMessage() for r in caplog.records if r.name == "jdcloud_vpn.alerts"]
     assert "vpn_tunnels.wait_tunnels_up" in alert and "problem=DR drill of drillfail failed at vpn_tunnels" in alert
-    assert f"report={sorted(Path(conf['report_dir']).glob('drill-*.md'))[-1]}" in alert
+    assert f"report={sorted(Path(conf['report_dir']).glob('drill-*.md'))[-1].as_uri()}" in alert  # its URL
     history = [json.loads(line) for line in Path(conf["report_dir"], "drill-history.jsonl").read_text().splitlines()]
     assert history[-1]["status"] == "failed"
