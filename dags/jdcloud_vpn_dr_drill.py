@@ -4,7 +4,8 @@
 Runs on the cron of Airflow option `[jdcloud_vpn] drill_cron` (environment variable
 `AIRFLOW__JDCLOUD_VPN__DRILL_CRON`; default `0 3 * * 6`, Saturday 03:00) in the time zone of
 `[jdcloud_vpn] drill_timezone` (`AIRFLOW__JDCLOUD_VPN__DRILL_TIMEZONE`; default `Asia/Shanghai`), against
-the conf in Variable `jdcloud_vpn_drill_conf`, or on demand with an `interconnect` conf.
+the conf in Variable `jdcloud_vpn_drill_conf`; on demand, against the interconnect of the trigger form (the
+interconnect DAG's form, plus the drill's options) or of a JSON conf (either shape, or `{"interconnect": {...}}`).
 
 1. **Baseline**: probe VMs and a ping both ways on the interconnect as it is (a failure is recorded; the
    drill goes on, since a rebuild is also a repair).

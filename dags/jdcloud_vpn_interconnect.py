@@ -1,8 +1,9 @@
 """
 ### Connect two JD Cloud VPCs in two regions over IPsec VPN
 
-Trigger with a JSON conf (see `include/interconnect.example.json`; the form lists every field). The
-tasks follow the JD Cloud tutorial *Via VPN connection, cross-region resource interconnection*:
+Trigger from the form (pre-filled for the emulator's demo network) or with a JSON conf, flat as the form's
+fields or nested as in `include/interconnect.example.json`. The tasks follow the JD Cloud tutorial *Via VPN
+connection, cross-region resource interconnection*:
 
 1. **Steps 1-3 / 5-7** (`home_region`, `peer_region`, in parallel): border gateway, VPC attachment and
    customer gateway (placeholder IPs) in each region.
@@ -23,6 +24,7 @@ from airflow.sdk import dag
 
 from include.jdcloud_vpn import tasks
 from include.jdcloud_vpn.build import build_interconnect
+from include.jdcloud_vpn.demo import form_defaults
 from include.jdcloud_vpn.guard import lock_sensor
 from include.jdcloud_vpn.params import interconnect_params
 from include.jdcloud_vpn.policies import VPN_DAG_ARGS
@@ -30,7 +32,7 @@ from include.jdcloud_vpn.policies import VPN_DAG_ARGS
 
 @dag(
     schedule=None,
-    params=interconnect_params(),
+    params=interconnect_params(form_defaults()),
     doc_md=__doc__,
     tags=["jdcloud", "vpn", "interconnect"],
     **VPN_DAG_ARGS,

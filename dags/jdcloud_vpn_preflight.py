@@ -26,13 +26,14 @@ from __future__ import annotations
 from airflow.sdk import dag
 
 from include.jdcloud_vpn import preflight_tasks, tasks
+from include.jdcloud_vpn.demo import form_defaults
 from include.jdcloud_vpn.params import interconnect_params
 from include.jdcloud_vpn.policies import VPN_DAG_ARGS
 
 
 @dag(
     schedule=None,
-    params=interconnect_params(),
+    params=interconnect_params(form_defaults()),
     doc_md=__doc__,
     tags=["jdcloud", "vpn", "preflight"],
     **VPN_DAG_ARGS,

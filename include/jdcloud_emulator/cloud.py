@@ -59,6 +59,7 @@ class EmulatedCloud:
 
     def reset(self) -> None:
         self.state = EmulatorState()
+        self.ids.clear_presets()
         self.faults.forget_calls()
         if self.store:
             self.store.save(self.state)

@@ -1,7 +1,9 @@
-"""The control plane under ``/emulator-api`` (like moto's ``/moto-api``): reset, state, request log, faults."""
+"""The control plane under ``/emulator-api`` (like moto's ``/moto-api``): reset, state, request log, faults, and
+preset ids for a demo network with well-known ids."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import deque
 from dataclasses import asdict, dataclass
@@ -10,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from include.jdcloud_emulator.faults import FaultConfig
+from include.jdcloud_emulator.models.core import IdFactory, Resource
 from include.jdcloud_emulator.settings import DEFAULT_LATENCIES
 
 control_router = APIRouter(prefix="/emulator-api", tags=["control"])
@@ -59,6 +62,14 @@ class RequestLog:
             self._entries.clear()
 
 
+class PresetIds(BaseModel):
+    ids: list[str] = Field(min_length=1)
+
+
+def _id_prefixes() -> set[str]:
+    return {cls.id_prefix for cls in Resource.__subclasses__() if getattr(cls, "id_prefix", "")}
+
+
 class LatencyUpdate(BaseModel):
     time_scale: float | None = Field(default=None, gt=0)
     latencies: dict[str, float] = Field(default_factory=dict)
@@ -75,6 +86,34 @@ def reset(request: Request) -> dict:
     request.app.state.cloud.reset()
     request.app.state.request_log.clear()
     return {"reset": True}
+
+
+@control_router.post("/preset-ids")
+def preset_ids(body: PresetIds, request: Request) -> dict:
+    """Give the next resources created with each id's prefix these ids, in order (``vpc-demohome01`` goes to
+    the next VPC). Only for a demo network with well-known ids; JD Cloud's API has nothing like it.
+
+    Each id must look like a JD id (``<prefix>-`` and 10 of ``a-z0-9``) of a resource kind the emulator makes,
+    and be neither in use nor already preset; ``POST /reset`` forgets the presets.
+    """
+    cloud = request.app.state.cloud
+    pattern = re.compile(rf"^([a-z]+)-[a-z0-9]{{{IdFactory.ID_LENGTH}}}$")
+    prefixes = _id_prefixes()
+    for resource_id in body.ids:
+        match = pattern.match(resource_id)
+        if match is None or match.group(1) not in prefixes:
+            raise HTTPException(
+                status_code=422,
+                detail=f"{resource_id!r} is not a resource id: <prefix>-<{IdFactory.ID_LENGTH} of a-z0-9>, "
+                f"prefix one of {sorted(prefixes)}",
+            )
+    taken = cloud.state.all_ids() | set(cloud.ids.presets())
+    clashes = sorted({i for i in body.ids if i in taken or body.ids.count(i) > 1})
+    if clashes:
+        raise HTTPException(status_code=409, detail=f"ids already in use or preset: {clashes}")
+    for resource_id in body.ids:
+        cloud.ids.preset(resource_id)
+    return {"preset": cloud.ids.presets()}
 
 
 @control_router.get("/state")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import secrets
 import string
+from collections.abc import Callable
 from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Any, Literal, get_args
 
@@ -46,8 +47,6 @@ PSK_ALPHABET = string.ascii_letters + string.digits + "_-"
 #: Keys that look like a pre-shared key, compared lower-case without ``_`` and ``-``.
 _PSK_KEYS = frozenset({"psk", "presharedkey", "sharedkey", "sharedsecret"})
 _PSK_FORBIDDEN_PREFIXES = ("0x", "0s")
-#: Tags of the ``probe`` union; pydantic puts them in error locations, :func:`validate_conf` drops them.
-_PROBE_TAGS = frozenset({"existing", "create"})
 
 VpcId = Annotated[str, Field(pattern=r"^vpc-[a-z0-9]+$")]
 SubnetId = Annotated[str, Field(pattern=r"^subnet-[a-z0-9]+$")]
@@ -93,17 +92,27 @@ class FrozenModel(BaseModel):
 class ExistingProbe(FrozenModel):
     """Use an existing VM of the site's VPC as ping probe (it needs the cloud assistant agent)."""
 
-    instance_id: InstanceId = Field(description="Id of an existing VM in the site's VPC.")
+    model_config = ConfigDict(title="Existing VM")
+
+    instance_id: InstanceId = Field(title="Existing VM id", description="Id of an existing VM in the site's VPC.")
 
 
 class CreateProbe(FrozenModel):
     """Create a VM as ping probe (and delete it at teardown)."""
 
-    create_in_subnet: SubnetId = Field(description="Subnet for the new VM; one of the site's subnet_ids.")
+    model_config = ConfigDict(title="New VM (created for the run)")
+
+    create_in_subnet: SubnetId = Field(
+        title="Subnet of the new VM", description="Subnet for the new VM; one of the site's subnet_ids."
+    )
     instance_type: str = Field(
-        default="g.n2.medium", pattern=r"^[a-z][a-z0-9]*(\.[a-z0-9]+)+$", description="VM instance type."
+        title="Instance type of the new VM",
+        default="g.n2.medium",
+        pattern=r"^[a-z][a-z0-9]*(\.[a-z0-9]+)+$",
+        description="VM instance type.",
     )
     image_id: str = Field(
+        title="Image of the new VM",
         default="img-emulator-centos7",
         pattern=r"^img-[a-z0-9-]+$",
         description=(
@@ -112,6 +121,7 @@ class CreateProbe(FrozenModel):
         ),
     )
     az: str | None = Field(
+        title="Availability zone of the new VM",
         default=None,
         pattern=r"^cn-[a-z]+-\d[a-z]$",
         description="Availability zone, e.g. cn-north-1a; null lets the creating task choose.",
@@ -128,6 +138,10 @@ def _probe_tag(value: Any) -> str | None:
     return None
 
 
+#: The two kinds of probe VM, by the tag of the ``probe`` union (pydantic puts the tag in error locations,
+#: :func:`validate_conf` drops it).
+PROBE_KINDS: dict[str, type[FrozenModel]] = {"existing": ExistingProbe, "create": CreateProbe}
+
 ProbeConf = Annotated[
     Annotated[ExistingProbe, Tag("existing")] | Annotated[CreateProbe, Tag("create")],
     Discriminator(_probe_tag),
@@ -140,12 +154,14 @@ ProbeConf = Annotated[
 class SiteConf(FrozenModel):
     """One end of the interconnect: a VPC in a region and the VM used to ping the other end."""
 
-    region: Region = Field(description="JD Cloud region of the VPC.")
-    vpc_id: VpcId = Field(description="VPC to interconnect.")
+    region: Region = Field(title="Region", description="JD Cloud region of the VPC.")
+    vpc_id: VpcId = Field(title="VPC id", description="VPC to interconnect.")
     vpc_cidr: IPv4Network = Field(
+        title="VPC CIDR",
         description="CIDR of the VPC (network address, host bits clear), e.g. 10.10.0.0/16.",
     )
     subnet_ids: tuple[SubnetId, ...] = Field(
+        title="Subnet ids",
         min_length=1,
         description=(
             "Subnets propagated to the border gateway by the VPC attachment (propagateType=partial); "
@@ -153,14 +169,17 @@ class SiteConf(FrozenModel):
         ),
     )
     propagate: Literal["all", "partial"] = Field(
+        title="Subnets shared with the border gateway",
         default="partial",
         description="VPC attachment propagateType: partial = only subnet_ids, all = every subnet of the VPC.",
     )
     probe: ProbeConf = Field(
+        title="Probe VM",
         description=(
-            'Ping probe: {"instance_id": "i-..."} to use an existing VM, or '
-            '{"create_in_subnet": "subnet-..."} to create one.'
-        )
+            "The VM this side pings from: an existing VM of the VPC (it needs the cloud assistant agent), or a VM "
+            "created in one of subnet_ids for the run and deleted after it. JSON: "
+            '{"instance_id": "i-..."} or {"create_in_subnet": "subnet-..."}.'
+        ),
     )
 
     @field_validator("vpc_cidr", mode="before")
@@ -226,17 +245,31 @@ class TunnelParams(FrozenModel):
     Both sides use the same parameters, as mirror tunnels must match (jdcloud-api.md §5).
     """
 
-    ike_version: IkeVersion = Field(default="v2", description="IKE version.")
-    ike_mode: IkeMode = Field(default="main", description="IKE v1 negotiation mode (ignored for v2).")
-    ike_key_exchange: KeyExchange = Field(default="ecp256", description="IKE DH group (ecp256 = group 19).")
-    ike_cipher: IkeCipher = Field(default="aes128", description="IKE encryption algorithm.")
-    ike_auth: Auth = Field(default="sha256", description="IKE authentication algorithm.")
-    ike_dpd_sec: Literal[0, 10] = Field(default=10, description="Dead peer detection interval; 0 = off.")
-    ike_sa_life_sec: int = Field(default=14400, ge=60, le=86400, description="IKE SA lifetime in seconds.")
-    ipsec_cipher: IpsecCipher = Field(default="aes128", description="IPsec (ESP) encryption algorithm.")
-    ipsec_auth: Auth = Field(default="sha256", description="IPsec (ESP) authentication algorithm.")
-    ipsec_key_exchange: KeyExchange | None = Field(default=None, description="IPsec PFS DH group; null = no PFS.")
-    ipsec_sa_life_sec: int = Field(default=3600, ge=60, le=86400, description="IPsec SA lifetime in seconds.")
+    ike_version: IkeVersion = Field(title="IKE version", default="v2", description="IKE version.")
+    ike_mode: IkeMode = Field(title="IKE mode", default="main", description="IKE v1 negotiation mode (ignored for v2).")
+    ike_key_exchange: KeyExchange = Field(
+        title="IKE DH group", default="ecp256", description="IKE DH group (ecp256 = group 19)."
+    )
+    ike_cipher: IkeCipher = Field(title="IKE encryption", default="aes128", description="IKE encryption algorithm.")
+    ike_auth: Auth = Field(title="IKE authentication", default="sha256", description="IKE authentication algorithm.")
+    ike_dpd_sec: Literal[0, 10] = Field(
+        title="Dead peer detection (s)", default=10, description="Dead peer detection interval; 0 = off."
+    )
+    ike_sa_life_sec: int = Field(
+        title="IKE SA lifetime (s)", default=14400, ge=60, le=86400, description="IKE SA lifetime in seconds."
+    )
+    ipsec_cipher: IpsecCipher = Field(
+        title="IPsec encryption", default="aes128", description="IPsec (ESP) encryption algorithm."
+    )
+    ipsec_auth: Auth = Field(
+        title="IPsec authentication", default="sha256", description="IPsec (ESP) authentication algorithm."
+    )
+    ipsec_key_exchange: KeyExchange | None = Field(
+        title="IPsec PFS DH group", default=None, description="IPsec PFS DH group; null = no PFS."
+    )
+    ipsec_sa_life_sec: int = Field(
+        title="IPsec SA lifetime (s)", default=3600, ge=60, le=86400, description="IPsec SA lifetime in seconds."
+    )
 
     @field_validator("ipsec_key_exchange", mode="before")
     @classmethod
@@ -270,9 +303,13 @@ class TunnelParams(FrozenModel):
 class PskSecret(FrozenModel):
     """Where the pre-shared key is stored: an Airflow Variable or the password of an Airflow Connection."""
 
-    variable: SecretRefName | None = Field(default=None, description="Airflow Variable key holding the PSK.")
+    variable: SecretRefName | None = Field(
+        title="PSK in Variable", default=None, description="Airflow Variable key holding the PSK."
+    )
     connection: SecretRefName | None = Field(
-        default=None, description="Airflow Connection id whose password is the PSK."
+        title="PSK in Connection (password)",
+        default=None,
+        description="Airflow Connection id whose password is the PSK.",
     )
 
     @model_validator(mode="after")
@@ -346,8 +383,9 @@ def _find_psk_keys(data: Any, path: str = "") -> list[str]:
 class WaitSpec(FrozenModel):
     """Bounds of one polling wait."""
 
-    timeout_s: float = Field(gt=0, description="Give up after this many seconds.")
+    timeout_s: float = Field(title="Timeout (s)", gt=0, description="Give up after this many seconds.")
     poll_interval_s: float = Field(
+        title="Longest poll interval (s)",
         gt=0,
         description=(
             "Longest pause between two polls, smaller than timeout_s; polls start a second apart and back off "
@@ -366,32 +404,44 @@ class WaitConf(FrozenModel):
     """Bounds of every wait; a wait left out keeps its default."""
 
     attachment_active: WaitSpec = Field(
-        default=WaitSpec(timeout_s=300, poll_interval_s=5), description="Each VPC attachment active."
+        title="VPC attachment active",
+        default=WaitSpec(timeout_s=300, poll_interval_s=5),
+        description="Each VPC attachment active.",
     )
     cloud_ips_allocated: WaitSpec = Field(
+        title="Cloud IPs allocated",
         default=WaitSpec(timeout_s=300, poll_interval_s=5),
         description="Each VPN connection shows its two cloud public IPs.",
     )
     tunnels_up: WaitSpec = Field(
-        default=WaitSpec(timeout_s=600, poll_interval_s=15), description="All four tunnels opStatus UP."
+        title="Tunnels up",
+        default=WaitSpec(timeout_s=600, poll_interval_s=15),
+        description="All four tunnels opStatus UP.",
     )
     routes_propagated: WaitSpec = Field(
+        title="Routes propagated",
         default=WaitSpec(timeout_s=300, poll_interval_s=10),
         description="Static routes visible in the VPC route tables.",
     )
     probe_vm_running: WaitSpec = Field(
-        default=WaitSpec(timeout_s=600, poll_interval_s=15), description="Probe VMs running."
+        title="Probe VMs running", default=WaitSpec(timeout_s=600, poll_interval_s=15), description="Probe VMs running."
     )
     ping: WaitSpec = Field(
-        default=WaitSpec(timeout_s=120, poll_interval_s=5), description="One ping command invocation."
+        title="Ping command",
+        default=WaitSpec(timeout_s=120, poll_interval_s=5),
+        description="One ping command invocation.",
     )
 
 
 class PingConf(FrozenModel):
     """Ping test between the two probe VMs."""
 
-    count: int = Field(default=4, ge=1, le=100, description="Echo requests per direction.")
-    max_loss_pct: float = Field(default=0, ge=0, le=100, description="Highest packet loss that passes.")
+    count: int = Field(
+        title="Echo requests per direction", default=4, ge=1, le=100, description="Echo requests per direction."
+    )
+    max_loss_pct: float = Field(
+        title="Highest loss that passes (%)", default=0, ge=0, le=100, description="Highest packet loss that passes."
+    )
 
 
 # --- the interconnect -------------------------------------------------------------------------------
@@ -401,30 +451,51 @@ class InterconnectConf(FrozenModel):
     """A cross-region IPsec VPN interconnect between two JD Cloud VPCs."""
 
     name: str = Field(
+        title="Interconnect name",
         json_schema_extra={"pattern": NAME_PATTERN, "minLength": 3, "maxLength": 20},
         description=(
             "Interconnect name, prefix of every resource name: 3-20 lowercase letters, digits and '-', "
             "starting with a letter."
         ),
     )
-    home: SiteConf = Field(description="Home site (its VPN connection is created second, tutorial step 10).")
-    peer: SiteConf = Field(description="Peer site, in another region (VPN connection first, step 8).")
+    home: SiteConf = Field(
+        title="Home site", description="Home site (its VPN connection is created second, tutorial step 10)."
+    )
+    peer: SiteConf = Field(
+        title="Peer site", description="Peer site, in another region (VPN connection first, step 8)."
+    )
     tunnel: TunnelParams = Field(
-        default=TunnelParams(), description="IKE/IPsec parameters of tunnel 1 (and 2 unless tunnel2 is set)."
+        title="Tunnel 1 (IKE/IPsec)",
+        default=TunnelParams(),
+        description="IKE/IPsec parameters of tunnel 1 (and 2 unless tunnel2 is set).",
     )
     tunnel2: TunnelParams | None = Field(
-        default=None, description="IKE/IPsec parameters of tunnel 2; null reuses tunnel (step 12f)."
+        title="Tunnel 2 (only when it differs from tunnel 1)",
+        default=None,
+        description=(
+            "IKE/IPsec parameters of tunnel 2; null (every field empty) reuses tunnel 1's (step 12f). A field not "
+            "given takes JD Cloud's recommended value, not tunnel 1's."
+        ),
     )
     psk_secret: PskSecret = Field(
+        title="Pre-shared key",
         default=None,
         validate_default=True,
         description=(
-            'Where the PSK is stored: {"variable": key} or {"connection": conn_id} (its password); '
-            "null = Variable jdcloud_vpn_psk_secret_<name>. Never put the PSK itself in the conf."
+            "Where the PSK is stored: an Airflow Variable or an Airflow Connection (its password), exactly one; "
+            'JSON: {"variable": key} or {"connection": conn_id}. Null (both empty) = Variable '
+            "jdcloud_vpn_psk_secret_<name>. Never put the PSK itself in the conf."
         ),
     )
-    bgp_enabled: bool = Field(default=False, description="Must be false: JD-to-JD VPN is static-route only.")
+    bgp_enabled: bool = Field(
+        title="BGP",
+        default=False,
+        # The only valid value, so the trigger form hides the field (a JSON-schema const) instead of a switch.
+        json_schema_extra={"const": False},
+        description="Always false: JD-to-JD VPN is static-route only.",
+    )
     customer_gateway_placeholder_ips: tuple[GlobalIPv4, ...] = Field(
+        title="Customer gateway placeholder IPs",
         default=(IPv4Address("1.0.0.1"), IPv4Address("1.0.0.2")),
         # Length checked in _check_placeholder_ips, so a bad item does not also report a wrong length.
         json_schema_extra={"minItems": 2, "maxItems": 2},
@@ -434,12 +505,14 @@ class InterconnectConf(FrozenModel):
         ),
     )
     customer_gateway_bgp_asn: int = Field(
+        title="Customer gateway BGP ASN",
         default=65001,
         ge=65001,
         le=65499,
         description="BGP ASN of the customer gateways; required by the API even for static routing.",
     )
     on_drift: Literal["repair", "report"] = Field(
+        title="On drift",
         default="repair",
         description=(
             "What a rerun does with an adopted resource whose settings differ from this conf: repair = modify "
@@ -448,9 +521,13 @@ class InterconnectConf(FrozenModel):
             "the step in repair mode."
         ),
     )
-    timeouts: WaitConf = Field(default=WaitConf(), description="Timeout and longest poll interval of each wait.")
-    ping: PingConf = Field(default=PingConf(), description="Ping test settings.")
-    report_dir: str = Field(default="reports", min_length=1, description="Directory of the test reports.")
+    timeouts: WaitConf = Field(
+        title="Waits", default=WaitConf(), description="Timeout and longest poll interval of each wait."
+    )
+    ping: PingConf = Field(title="Ping test", default=PingConf(), description="Ping test settings.")
+    report_dir: str = Field(
+        title="Report directory", default="reports", min_length=1, description="Directory of the test reports."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -470,7 +547,9 @@ class InterconnectConf(FrozenModel):
     @classmethod
     def _check_name(cls, value: str) -> str:
         if not re.fullmatch(NAME_PATTERN, value):
-            raise rule_error("must be 3-20 characters: lowercase letters, digits and '-', starting with a letter")
+            raise rule_error(
+                f"must be 3-20 characters: lowercase letters, digits and '-', starting with a letter ({NAME_PATTERN})"
+            )
         return value
 
     @field_validator("peer")
@@ -583,29 +662,36 @@ class ConfError(ValueError):
         super().__init__("\n".join(problems))
 
 
-def _problem(error: dict[str, Any]) -> str:
-    """Render one pydantic error as ``<dotted.field.path>: <rule>`` without its input value."""
+def _problem(error: dict[str, Any], field_name: Callable[[tuple[str, ...]], str]) -> str:
+    """Render one pydantic error as ``<field>: <rule>`` without its input value."""
     loc = error["loc"]
-    parts = [str(part) for i, part in enumerate(loc) if not (i > 0 and loc[i - 1] == "probe" and part in _PROBE_TAGS)]
+    parts = [str(part) for i, part in enumerate(loc) if not (i > 0 and loc[i - 1] == "probe" and part in PROBE_KINDS)]
     subfield = (error.get("ctx") or {}).get("subfield")
     if subfield:
-        parts.append(subfield)
+        parts.extend(subfield.split("."))
     message = error["msg"].removeprefix("Value error, ")
-    return f"{'.'.join(parts) or 'conf'}: {message}"
+    return f"{field_name(tuple(parts)) if parts else 'conf'}: {message}"
 
 
-def validate_conf(raw: Any) -> InterconnectConf:
+def dotted_path(path: tuple[str, ...]) -> str:
+    """A field's path in the nested conf, e.g. ``home.subnet_ids.0``."""
+    return ".".join(path)
+
+
+def validate_conf(raw: Any, field_name: Callable[[tuple[str, ...]], str] = dotted_path) -> InterconnectConf:
     """Validate a raw conf (a JSON object) and return the model.
 
-    :raises ConfError: listing every problem as ``<dotted.field.path>: <rule>``, one per line.
+    :param field_name: how a problem names the field, from its path in the nested conf (the trigger form
+        names its own fields).
+    :raises ConfError: listing every problem as ``<field>: <rule>``, one per line.
     """
     try:
         return InterconnectConf.model_validate(raw)
     except ValidationError as err:
         # "from None": the chained ValidationError would carry the raw input into tracebacks.
-        raise ConfError(problems_of(err)) from None
+        raise ConfError(problems_of(err, field_name)) from None
 
 
-def problems_of(err: ValidationError) -> list[str]:
-    """Each error of ``err`` as ``<dotted.field.path>: <rule>``, without the input (it may hold secrets)."""
-    return [_problem(e) for e in err.errors(include_url=False, include_input=False)]
+def problems_of(err: ValidationError, field_name: Callable[[tuple[str, ...]], str] = dotted_path) -> list[str]:
+    """Each error of ``err`` as ``<field>: <rule>``, without the input (it may hold secrets)."""
+    return [_problem(e, field_name) for e in err.errors(include_url=False, include_input=False)]

@@ -2,16 +2,22 @@
 
 ``python -m include.jdcloud_vpn.demo --endpoint HOST:PORT --conf-out FILE`` seeds them into a running emulator
 (reusing a network seeded before) and writes the interconnect conf for them: the compose ``jdcloud-seed``
-service.
+service. That network has the well-known ids of ``include/interconnect.demo.json`` (``vpc-demohome01``...),
+which the DAGs' trigger forms are pre-filled with: before creating them, the seeding asks the emulator's
+control plane (``POST /emulator-api/preset-ids``, not part of JD Cloud's API) to hand out those ids. Tests seed
+other networks with :func:`seed_site` alone, which get random ids.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import json
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
 
@@ -20,6 +26,30 @@ DEMO_SITES = {
     "home": {"region": "cn-north-1", "cidr": "10.10.0.0/16", "subnet": "10.10.1.0/24"},
     "peer": {"region": "cn-east-2", "cidr": "10.20.0.0/16", "subnet": "10.20.1.0/24"},
 }
+
+
+@functools.cache
+def _demo_template() -> dict[str, Any]:
+    return json.loads(DEMO_CONF_PATH.read_text(encoding="utf-8"))
+
+
+def well_known_ids(side: str) -> list[str]:
+    """The ids the demo network's VPC, subnet and probe VM of ``side`` get (from ``interconnect.demo.json``)."""
+    site = _demo_template()[side]
+    return [site["vpc_id"], *site["subnet_ids"], site["probe"]["instance_id"]]
+
+
+def form_defaults() -> dict[str, Any]:
+    """What the trigger forms are pre-filled with: the demo network (name, both sites); every other field keeps
+    the model's default, which suits the real cloud too."""
+    return {key: copy.deepcopy(_demo_template()[key]) for key in ("name", "home", "peer")}
+
+
+def preset_well_known_ids(control_url: str, side: str) -> None:
+    """Ask the emulator (its control plane at ``control_url``) to give the next VPC, subnet and VM the well-known
+    ids of ``side``."""
+    response = httpx.post(f"{control_url}/preset-ids", json={"ids": well_known_ids(side)}, timeout=10)
+    response.raise_for_status()
 
 
 def seed_site(hook: JDCloudHook, side: str, *, name: str = "demo", with_probe: bool = True) -> dict[str, Any]:
@@ -47,15 +77,20 @@ def seed_site(hook: JDCloudHook, side: str, *, name: str = "demo", with_probe: b
     return seeded
 
 
-def find_or_seed_site(hook: JDCloudHook, side: str, *, name: str = "demo") -> dict[str, Any]:
+def find_or_seed_site(
+    hook: JDCloudHook, side: str, *, name: str = "demo", control_url: str | None = None
+) -> dict[str, Any]:
     """Return the site :func:`seed_site` made before (found by its names), seeding it if there is none.
 
+    :param control_url: the emulator's control plane; when given, a new site gets the well-known ids.
     :raises RuntimeError: the VPC exists without its subnet or probe VM (reset the emulator)
     """
     site = DEMO_SITES[side]
     region, vpc_name = site["region"], f"{name}-{side}-vpc"
     vpcs = [v for v in hook.describe_vpcs(vpc_names=[vpc_name], region=region) if v.vpc_name == vpc_name]
     if not vpcs:
+        if control_url is not None:
+            preset_well_known_ids(control_url, side)
         return seed_site(hook, side, name=name)
     vpc_id = vpcs[0].vpc_id
     subnet_name = f"{name}-{side}-subnet"
@@ -75,7 +110,6 @@ def find_or_seed_site(hook: JDCloudHook, side: str, *, name: str = "demo") -> di
 def demo_conf(seeded: dict[str, dict[str, Any]], template: Path = DEMO_CONF_PATH, **overrides: Any) -> dict[str, Any]:
     """The demo conf file with the seeded ids filled in; probes are the seeded VMs when there are any."""
     conf = json.loads(template.read_text(encoding="utf-8"))
-    conf = copy.deepcopy(conf)
     for side, site in seeded.items():
         target = conf[side]
         target.update(
@@ -99,7 +133,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--report-dir", default="reports/demo", help="report_dir of the conf")
     args = parser.parse_args(argv)
     hook = JDCloudHook.from_credentials(DEMO_ACCESS_KEY, DEMO_SECRET_KEY, endpoint=args.endpoint, scheme="http")
-    seeded = {side: find_or_seed_site(hook, side) for side in ("home", "peer")}
+    control_url = f"http://{args.endpoint}/emulator-api"
+    seeded = {side: find_or_seed_site(hook, side, control_url=control_url) for side in ("home", "peer")}
     for side, site in seeded.items():
         print(f"{side}: {site['region']} {site['vpc_id']} {site['vpc_cidr']} probe {site['instance_id']}")
     args.conf_out.parent.mkdir(parents=True, exist_ok=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from html import escape
-from pathlib import Path
 from typing import Any
+
+from airflow.sdk import ObjectStoragePath
 
 from include.jdcloud_vpn.report import fmt, markdown_table, steps_table
 
@@ -34,12 +35,17 @@ def recovery_time(milestones: dict[str, float | None]) -> float | None:
     return round(restored - done, 3) if done is not None and restored is not None else None
 
 
-def append_history(path: Path, entry: dict[str, Any]) -> list[dict[str, Any]]:
-    """Append one drill to the JSON-lines history; return the whole history, oldest first."""
+def append_history(path: ObjectStoragePath, entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """Append one drill to the JSON-lines history; return the whole history, oldest first.
+
+    The file is read and written whole, as object stores have no append (drills of one interconnect take turns,
+    and each interconnect has its own history file).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(entry, sort_keys=True) + "\n")
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    text += json.dumps(entry, sort_keys=True) + "\n"
+    path.write_text(text, encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def render_rto_svg(history: list[dict[str, Any]], rows: int = HISTORY_ROWS) -> str:

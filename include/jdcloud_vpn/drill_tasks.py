@@ -6,16 +6,17 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable, Mapping
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
-from airflow.sdk import Param, Variable, get_current_context, task
+from airflow.sdk import ObjectStoragePath, Param, Variable, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from include.jdcloud_vpn.conf import ConfError, InterconnectConf, validate_conf
+from include.jdcloud_vpn.conf import ConfError, InterconnectConf
+from include.jdcloud_vpn.demo import form_defaults
 from include.jdcloud_vpn.drill import (
     append_history,
     history_entry,
@@ -26,7 +27,8 @@ from include.jdcloud_vpn.drill import (
 )
 from include.jdcloud_vpn.naming import DIRECTIONS
 from include.jdcloud_vpn.notifiers import note_for_alert
-from include.jdcloud_vpn.report import report_stem, save_report
+from include.jdcloud_vpn.params import conf_from_trigger, interconnect_params
+from include.jdcloud_vpn.report import report_location, report_stem, save_report
 from include.jdcloud_vpn.results import DrillReportFiles
 from include.jdcloud_vpn.runinfo import step_records
 from include.jdcloud_vpn.settings import option, seconds_option
@@ -68,41 +70,70 @@ def rto_objective_s() -> float:
     return seconds_option("drill_rto_objective_s", DEFAULT_RTO_OBJECTIVE_S)
 
 
+#: Params of the drill that are not interconnect fields.
+DRILL_OPTIONS = ("require_approval", "history_file")
+#: Key of a trigger conf holding the whole interconnect conf (nested or flat), as in ``{"interconnect": {...}}``.
+INTERCONNECT_KEY = "interconnect"
+
+
 def drill_params() -> dict[str, Param]:
+    """The interconnect's trigger form (pre-filled for the demo network) plus the drill's own options."""
     return {
-        "interconnect": Param(
-            None,
-            type=["null", "object"],
-            description=f"The interconnect conf to drill; empty: the JSON in Variable {DRILL_CONF_VARIABLE}.",
-        ),
+        **interconnect_params(form_defaults()),
         "require_approval": Param(
             False,
             type="boolean",
+            title="Require approval",
             description="Wait for a person to approve in the UI before the destructive teardown (production).",
+            section="Drill",
         ),
         "history_file": Param(
             None,
             type=["null", "string"],
-            description="JSON-lines drill history; empty: <report_dir>/drill-history.jsonl",
+            title="History file",
+            description="JSON-lines drill history (a path or a URL, like report_dir); empty: "
+            "<report_dir>/drill-history-<name>.jsonl",
+            section="Drill",
         ),
     }
 
 
-@typed_task(task_id=VALIDATE_TASK_ID, retries=0)
-def validate_drill_conf(params: dict | None = None) -> InterconnectConf:
-    """Read the interconnect conf (the ``interconnect`` param, else the Variable) and validate it whole."""
-    raw = (params or {}).get("interconnect")
-    if raw is None:
-        stored = Variable.get(DRILL_CONF_VARIABLE, default=None)
-        if stored is None:
+def drill_interconnect(
+    run_conf: Mapping[str, Any], form: Mapping[str, Any], stored: Callable[[], str | None]
+) -> InterconnectConf:
+    """The interconnect a drill run is about, validated whole.
+
+    It is, in order: the trigger conf's ``interconnect`` object; else the trigger conf itself when it has
+    interconnect fields (the form, flat or nested); else (a scheduled run) the JSON ``stored()`` returns (Variable
+    ``jdcloud_vpn_drill_conf``). Each is read like the interconnect DAG's conf, in either shape.
+
+    :param run_conf: the run's trigger conf; :param form: the run's resolved params.
+    :raises AirflowFailException: no conf anywhere, or an invalid one (naming every problem).
+    """
+    if INTERCONNECT_KEY in run_conf:
+        raw = run_conf[INTERCONNECT_KEY]
+    elif set(run_conf) - set(DRILL_OPTIONS):
+        raw = run_conf
+    else:
+        text = stored()
+        if text is None:
             raise AirflowFailException(
-                f"no interconnect to drill: pass the 'interconnect' param or set Variable {DRILL_CONF_VARIABLE}"
+                f"no interconnect to drill: trigger with one (the form) or set Variable {DRILL_CONF_VARIABLE}"
             )
-        raw = json.loads(stored)
+        raw = json.loads(text)
+    if not isinstance(raw, Mapping):
+        raise AirflowFailException("invalid interconnect conf:\nconf: Input should be a valid dictionary")
     try:
-        return validate_conf(raw)
+        return conf_from_trigger(raw, form, ignore=(*DRILL_OPTIONS, INTERCONNECT_KEY))
     except ConfError as error:
         raise AirflowFailException(f"invalid interconnect conf:\n{error}") from None
+
+
+@typed_task(task_id=VALIDATE_TASK_ID, retries=0)
+def validate_drill_conf(params: dict | None = None, dag_run: Any = None) -> InterconnectConf:
+    """Read the drill's interconnect conf (:func:`drill_interconnect`) and validate it whole."""
+    run_conf = dict(dag_run.conf or {}) if dag_run else {}
+    return drill_interconnect(run_conf, params or {}, lambda: Variable.get(DRILL_CONF_VARIABLE, default=None))
 
 
 @task(retries=0)
@@ -177,6 +208,13 @@ def _drill_problem(
     return None
 
 
+def _link_from(directory: ObjectStoragePath, target: ObjectStoragePath) -> str:
+    """A Markdown link target for ``target`` from a page in ``directory``: relative in the same store."""
+    if (directory.protocol, directory.storage_options) == (target.protocol, target.storage_options):
+        return os.path.relpath(target.path, directory.path)
+    return str(target)
+
+
 @typed_task(trigger_rule="all_done", retries=0)
 def write_drill_report(conf: InterconnectConf, params: dict | None = None) -> DrillReportFiles:
     """Write the drill report and history (with the RTO chart); fail (so the run alerts) when the drill failed or
@@ -210,14 +248,17 @@ def write_drill_report(conf: InterconnectConf, params: dict | None = None) -> Dr
         "connectivity": verify,
         "steps": steps,
     }
-    report_dir = Path(conf.report_dir)
-    history_path = Path((params or {}).get("history_file") or report_dir / "drill-history.jsonl")
+    report_dir = report_location(conf.report_dir)
+    history_file = (params or {}).get("history_file")
+    # One history per interconnect: drills of different interconnects may run at once (guard.py).
+    default_history = report_dir / f"drill-history-{conf.name}.jsonl"
+    history_path = report_location(history_file) if history_file else default_history
     history = append_history(history_path, history_entry(report))
     chart = history_path.with_suffix(".svg")
     chart.write_text(render_rto_svg(history), encoding="utf-8")
     stem = report_stem("drill", conf.name, ti.run_id)
-    markdown = render_drill_markdown(report, history, os.path.relpath(chart, report_dir))
-    paths = save_report(report, str(report_dir), stem, markdown=markdown)
+    markdown = render_drill_markdown(report, history, _link_from(report_dir, chart))
+    paths = save_report(report, conf.report_dir, stem, markdown=markdown)
     print(f"Drill report written to {paths[0]} and {paths[1]}; RTO {report['rto_s']} s; history {history_path}")
     problem = _drill_problem(conf.name, status, stopped_at, rto_s, objective_s)
     note_for_alert(ti, str(paths[1]), problem)

@@ -1,15 +1,29 @@
-"""The run report: JSON for scripts and dashboards, Markdown for people. Never holds a secret."""
+"""The run report: JSON for scripts and dashboards, Markdown for people. Never holds a secret.
+
+Reports are written through Airflow's object storage (``ObjectStoragePath``): on the worker's disk by default,
+or to any store Airflow has a filesystem for (``s3://`` with the Amazon provider, which also reaches an
+S3-compatible store such as JD Cloud OSS through the connection's endpoint) when ``[jdcloud_vpn] report_base``
+or the conf's ``report_dir`` is a URL; see :func:`report_location`.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from airflow.sdk import ObjectStoragePath
+
 from include.jdcloud_vpn.naming import DIRECTIONS
+from include.jdcloud_vpn.settings import option
+
+#: ``[jdcloud_vpn] report_base``: where a relative ``report_dir`` goes (a URL such as
+#: ``s3://aws_default@bucket/vpn``, or a local directory); unset: the worker's working directory.
+REPORT_BASE_OPTION = "report_base"
 
 
 def build_report(
@@ -128,9 +142,32 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def save_report(report: dict[str, Any], directory: str, stem: str, markdown: str | None = None) -> tuple[Path, Path]:
-    """Write ``<stem>.json`` and ``<stem>.md`` (``markdown``, or the interconnect rendering) under ``directory``."""
-    target = Path(directory)
+def _storage_path(location: str) -> ObjectStoragePath:
+    """``location`` as an object storage path: a URL as it is, a local path made absolute (``file://``)."""
+    if "://" in location:
+        return ObjectStoragePath(location)
+    return ObjectStoragePath(Path(location).absolute().as_uri())
+
+
+def report_location(report_dir: str) -> ObjectStoragePath:
+    """Where the reports of a conf's ``report_dir`` go.
+
+    A URL (``s3://conn_id@bucket/prefix``, ``file:///srv/reports``) or an absolute path is used as it is; a
+    relative path goes under ``[jdcloud_vpn] report_base`` (a URL or a local directory), by default under the
+    worker's working directory.
+    """
+    if "://" in report_dir or os.path.isabs(report_dir):
+        return _storage_path(report_dir)
+    base = option(REPORT_BASE_OPTION, "")
+    return _storage_path(base) / report_dir if base else _storage_path(report_dir)
+
+
+def save_report(
+    report: dict[str, Any], report_dir: str, stem: str, markdown: str | None = None
+) -> tuple[ObjectStoragePath, ObjectStoragePath]:
+    """Write ``<stem>.json`` and ``<stem>.md`` (``markdown``, or the interconnect rendering) under
+    :func:`report_location` of ``report_dir``; return both paths (``str()`` of one is its URL)."""
+    target = report_location(report_dir)
     target.mkdir(parents=True, exist_ok=True)
     json_path, md_path = target / f"{stem}.json", target / f"{stem}.md"
     json_path.write_text(json.dumps(report, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")

@@ -143,7 +143,8 @@ class ProbeVm(SiteResult):
 
 
 class ReportFiles(Result):
-    """A run's outcome and where its report was written."""
+    """A run's outcome and where its report was written: the URLs of its two files (``file://`` on the worker's
+    disk, or the object store's)."""
 
     status: str
     json_path: str

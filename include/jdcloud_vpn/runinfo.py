@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from airflow.sdk import ObjectStoragePath
 from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 
 from include.jdcloud_vpn.naming import DIRECTIONS
@@ -114,7 +114,7 @@ def connectivity(ti: Any, steps: list[dict[str, Any]]) -> tuple[dict[str, Any], 
 
 def collect_run(
     context: Any, *, kind: str, interconnect: str, report_dir: str, stem: str, extra: dict | None = None
-) -> tuple[dict[str, Any], tuple[Path, Path]]:
+) -> tuple[dict[str, Any], tuple[ObjectStoragePath, ObjectStoragePath]]:
     """Build and write the report of the current run."""
     ti = context["ti"]
     steps = step_records(ti)

@@ -25,7 +25,7 @@ from include.jdcloud_vpn import naming, steps
 from include.jdcloud_vpn.conf import SIDES, ConfError, InterconnectConf, Side
 from include.jdcloud_vpn.notifiers import note_for_alert
 from include.jdcloud_vpn.operators import ConnectivityTestOperator
-from include.jdcloud_vpn.params import conf_from_params
+from include.jdcloud_vpn.params import conf_from_trigger
 from include.jdcloud_vpn.psk import resolve_psk
 from include.jdcloud_vpn.report import report_stem
 from include.jdcloud_vpn.results import (
@@ -104,10 +104,11 @@ def deferred_wait(sensor: type[S], task_id: str, wait: str, targets: Any, doc_md
 
 
 @typed_task(task_id=VALIDATE_TASK_ID, retries=0)
-def validate_interconnect_conf(params: dict | None = None) -> InterconnectConf:
-    """Validate the whole trigger conf with the pydantic model before any API call; return it (no secrets)."""
+def validate_interconnect_conf(params: dict | None = None, dag_run: Any = None) -> InterconnectConf:
+    """Validate the whole trigger conf (form or nested shape) with the pydantic model before any API call;
+    return it (no secrets)."""
     try:
-        return conf_from_params(params or {})
+        return conf_from_trigger(dict(dag_run.conf or {}) if dag_run else {}, params or {})
     except ConfError as error:
         raise AirflowFailException(f"invalid interconnect conf:\n{error}") from None
 

@@ -177,8 +177,8 @@ def _param_problem(message: str) -> str:
 
 
 def _problems(message: str) -> list[str]:
-    """The ``<dotted.field>: <rule>`` lines of a task's error."""
-    return [line.strip() for line in message.splitlines() if re.match(r"^[\w.]+: ", line.strip())]
+    """The ``<field>: <rule>`` lines of a task's error (a form field is followed by its label in brackets)."""
+    return [line.strip() for line in message.splitlines() if re.match(r"^[\w./]+(?: \(.*\))?: ", line.strip())]
 
 
 def _trigger(dagbag: Any, control: httpx.Client, conf: dict) -> Outcome:
@@ -250,6 +250,42 @@ def test_bad_input_is_rejected_naming_field_and_rule(
     else:
         assert outcome.layer in (TRIGGER, "validate_conf"), outcome.layer
         assert outcome.served == [], f"API calls before the conf was accepted: {outcome.served}"
+    line = f"{case:<30} {outcome.layer:<17} {len(outcome.mutating)} mutating calls: {named[0][:100]}"
+    summary.add(pytestconfig, summary.BAD_INPUT, line)
+
+
+# The same conf in the trigger form's flat shape: (case, form field, bad value, field as named, rule).
+FLAT_BAD_INPUTS: list[tuple[str, str, Any, str, str]] = [
+    ("form: bad region", "home_region", "us-east-1", "home_region", "cn-north-1"),
+    ("form: malformed subnet id", "home_subnet_ids", ["subnet_1"], "home_subnet_ids.0", "does not match"),
+    ("form: same region", "peer_region", "cn-north-1", "peer_region (Peer site / Region)", "same region"),
+    ("form: probe kind fields", "home_probe", "create", "home_probe (Home site / Probe VM)", "create_in_subnet"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "key", "value", "field", "rule"), FLAT_BAD_INPUTS, ids=[case[0] for case in FLAT_BAD_INPUTS]
+)
+def test_bad_form_input_is_rejected_naming_the_form_field(
+    dagbag: Any,
+    emulator_control: httpx.Client,
+    good_conf: dict,
+    pytestconfig: pytest.Config,
+    case: str,
+    key: str,
+    value: Any,
+    field: str,
+    rule: str,
+) -> None:
+    from include.jdcloud_vpn.params import form_values
+
+    flat = {**form_values(good_conf), key: value}
+    outcome = _trigger(dagbag, emulator_control, flat)
+
+    assert outcome.layer in (TRIGGER, "validate_conf"), outcome
+    named = [line for line in outcome.problems if line.startswith(f"{field}:")]
+    assert named and any(rule.lower() in line.lower() for line in named), outcome.problems
+    assert outcome.served == [], f"API calls before the conf was accepted: {outcome.served}"
     line = f"{case:<30} {outcome.layer:<17} {len(outcome.mutating)} mutating calls: {named[0][:100]}"
     summary.add(pytestconfig, summary.BAD_INPUT, line)
 

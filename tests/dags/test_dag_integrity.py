@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 
 from include.jdcloud_vpn.guard import VPN_DAGS
@@ -148,3 +151,67 @@ def test_resource_tasks_have_console_links(dagbag, dag_id: str) -> None:
     assert {RESOURCE_TASKS[t.removesuffix("_home").removesuffix("_peer")] for t in kinds} == set(
         RESOURCE_TASKS.values()
     )
+
+
+# --- the trigger form (include/jdcloud_vpn/params.py) ---------------------------------------------------
+
+
+def _serialized_params(dag: Any) -> dict[str, Any]:
+    """The DAG's Params as the API server (and its trigger form) reads them: from the serialized DAG."""
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    serialized = DagSerialization.from_dict(json.loads(json.dumps(DagSerialization.to_dict(dag))))
+    return {key: serialized.params.get_param(key) for key in serialized.params}
+
+
+@pytest.mark.parametrize("dag_id", ["jdcloud_vpn_interconnect", "jdcloud_vpn_preflight", "jdcloud_vpn_dr_drill"])
+def test_form_of_the_serialized_dag(dagbag, dag_id):
+    params = _serialized_params(dagbag.dags[dag_id])
+
+    # Sections, in the model's order; ping is not a wait.
+    sections = list(dict.fromkeys(p.schema.get("section") for p in params.values() if p.schema.get("section")))
+    expected = [
+        "Home site",
+        "Peer site",
+        "Tunnel 1 (IKE/IPsec)",
+        "Tunnel 2 (only when it differs from tunnel 1)",
+        "Pre-shared key",
+        "Customer gateways",
+        "Waits",
+        "Ping test",
+    ]
+    assert sections == expected + (["Drill"] if dag_id == "jdcloud_vpn_dr_drill" else [])
+    assert params["ping_count"].schema["section"] == "Ping test"
+    assert params["timeouts_ping_timeout_s"].schema["section"] == "Waits"
+    assert "section" not in params["name"].schema and "section" not in params["on_drift"].schema
+    # Drop-downs.
+    regions = ["cn-north-1", "cn-east-1", "cn-east-2", "cn-south-1"]
+    assert params["home_region"].schema["enum"] == regions and params["peer_region"].schema["enum"] == regions
+    assert params["tunnel_ike_cipher"].schema["enum"] == ["aes128", "aes192", "aes256", "3des"]
+    assert params["tunnel_ipsec_key_exchange"].schema["enum"][-1] is None  # PFS off
+    assert params["tunnel2_ike_version"].schema["enum"] == ["v1", "v2", None]
+    assert params["home_probe"].schema["enum"] == ["existing", "create"]
+    assert params["home_probe"].schema["values_display"] == {
+        "existing": "Existing VM",
+        "create": "New VM (created for the run)",
+    }
+    # Human titles from the model, a description on every field.
+    assert params["home_vpc_id"].schema["title"] == "VPC id"
+    assert params["home_vpc_cidr"].schema["title"] == "VPC CIDR"
+    assert params["tunnel_ike_key_exchange"].schema["title"] == "IKE DH group"
+    assert params["timeouts_tunnels_up_timeout_s"].schema["title"] == "Tunnels up / Timeout (s)"
+    for key, param in params.items():
+        assert param.description, key
+        assert param.schema["title"] != key.replace("_", " ").title(), f"{key}: pydantic's automatic title"
+    # bgp_enabled (only false is valid) is no switch: the model's default, its reason when a conf sets it.
+    assert "bgp_enabled" not in params
+    # Pre-filled for the demo network's well-known ids.
+    values = {key: param.value for key, param in params.items()}
+    assert values["name"] == "demo"
+    assert (values["home_region"], values["home_vpc_id"], values["home_subnet_ids"]) == (
+        "cn-north-1",
+        "vpc-demohome01",
+        ["subnet-demohome01"],
+    )
+    assert (values["peer_probe"], values["peer_probe_instance_id"]) == ("existing", "i-demopeer01")
+    assert values["tunnel2_ike_version"] is None and values["psk_secret_variable"] is None

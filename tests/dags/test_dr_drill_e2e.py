@@ -50,12 +50,12 @@ def test_drill_rebuilds_and_reports_an_rto_within_the_emulator_latency_bounds(da
     for direction in ("home_to_peer", "peer_to_home"):
         assert report["connectivity"][direction]["ok"] and report["baseline"][direction]["ok"]
 
-    history = Path(conf["report_dir"], "drill-history.jsonl").read_text().splitlines()
+    history = Path(conf["report_dir"], f"drill-history-{conf['name']}.jsonl").read_text().splitlines()
     assert len(history) == 1 and json.loads(history[0])["rto_s"] == report["rto_s"]
-    svg = Path(conf["report_dir"], "drill-history.svg").read_text()
+    svg = Path(conf["report_dir"], f"drill-history-{conf['name']}.svg").read_text()
     assert svg.startswith("<svg") and f"{report['rto_s']:.1f}" in svg
     markdown = sorted(Path(conf["report_dir"]).glob("drill-*.md"))[-1].read_text()
-    assert "RTO" in markdown and "](drill-history.svg)" in markdown
+    assert "RTO" in markdown and f"](drill-history-{conf['name']}.svg)" in markdown
     # The interconnect is up again with one of everything, and the ephemeral probes were removed.
     left = Teardown(hook, TeardownTarget(name="drill", home_region="cn-north-1", peer_region="cn-east-2")).plan()
     assert sum(1 for item in left if item.kind == "bgw") == 2
@@ -79,6 +79,9 @@ def test_failed_drill_alerts_and_says_where_it_stopped(dagbag, hook, emulator_co
     # One alert, from the DAG's failure notifier: where the drill stopped and its report.
     [alert] = [r.getMessage() for r in caplog.records if r.name == "jdcloud_vpn.alerts"]
     assert "vpn_tunnels.wait_tunnels_up" in alert and "problem=DR drill of drillfail failed at vpn_tunnels" in alert
-    assert f"report={sorted(Path(conf['report_dir']).glob('drill-*.md'))[-1]}" in alert
-    history = [json.loads(line) for line in Path(conf["report_dir"], "drill-history.jsonl").read_text().splitlines()]
+    assert f"report={sorted(Path(conf['report_dir']).glob('drill-*.md'))[-1].as_uri()}" in alert  # its URL
+    history = [
+        json.loads(line)
+        for line in Path(conf["report_dir"], f"drill-history-{conf['name']}.jsonl").read_text().splitlines()
+    ]
     assert history[-1]["status"] == "failed"

@@ -29,6 +29,23 @@ def _report(conf: dict) -> dict:
     return json.loads(reports[-1].read_text())
 
 
+def test_the_form_as_pre_filled_builds_the_seeded_demo_network(dagbag, dag_emulator, emulator_control, tmp_path):
+    """What a user does in the UI: seed the demo network (the compose seeder's command), then trigger with the
+    form as it comes (its flat values; only the report directory changed)."""
+    from include.jdcloud_vpn import demo
+
+    demo.main(["--endpoint", dag_emulator.endpoint, "--conf-out", str(tmp_path / "demo.conf.json")])
+    conf = {"report_dir": str(tmp_path / "reports")}
+    ok, states = _run(dagbag, conf)
+    assert ok, {k: v for k, v in states.items() if v != "success"}
+
+    report = _report(conf)
+    assert (report["interconnect"], report["status"]) == ("demo", "success")
+    assert report["resources"]["home"]["instance_id"] == "i-demohome01"
+    assert report["resources"]["peer"]["instance_id"] == "i-demopeer01"
+    assert all(report["connectivity"][direction]["ok"] for direction in ("home_to_peer", "peer_to_home"))
+
+
 def test_full_build_pings_both_ways_and_reports(dagbag, hook, emulator_control, tmp_path):
     conf = seeded_conf(hook, tmp_path, ephemeral_probes=True)
     ok, states = _run(dagbag, conf)

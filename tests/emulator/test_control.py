@@ -119,6 +119,36 @@ def test_control_api_rejects_unknown_settings(control):
     assert control.patch("/latencies", json={"time_scale": 0}).status_code == 422
 
 
+def test_preset_ids_go_to_the_next_resources_of_their_prefix(api, control):
+    wanted = ["vpc-demohome01", "subnet-demohome01", "vpc-demopeer01"]
+    assert sorted(control.post("/preset-ids", json={"ids": wanted}).json()["preset"]) == sorted(wanted)
+
+    first = api.call("CreateVpc", REGION, vpcName="first", addressPrefix="10.10.0.0/16")["vpcId"]
+    subnet = api.call("CreateSubnet", REGION, vpcId=first, subnetName="s", addressPrefix="10.10.1.0/24")["subnetId"]
+    second = api.call("CreateVpc", "cn-east-2", vpcName="second", addressPrefix="10.20.0.0/16")["vpcId"]
+    third = api.call("CreateVpc", REGION, vpcName="third", addressPrefix="10.30.0.0/16")["vpcId"]
+
+    assert (first, subnet, second) == ("vpc-demohome01", "subnet-demohome01", "vpc-demopeer01")
+    assert third.startswith("vpc-") and third not in wanted  # presets used up: random ids again
+    assert api.call("DescribeVpc", REGION, vpcId=first)["vpc"]["vpcName"] == "first"
+    assert control.post("/preset-ids", json={"ids": ["vpc-demohome01"]}).status_code == 409  # in use
+    # The preset-ids endpoint is the control plane's only: the JD API has no such path.
+    assert not [e for e in control.get("/requests").json()["requests"] if "preset" in e["path"]]
+
+
+@pytest.mark.parametrize("bad", ["vpc-short", "vpc-UPPERCASE1", "nosuch-demohome01", "vpcdemohome01"])
+def test_preset_ids_must_look_like_jd_ids(control, bad):
+    response = control.post("/preset-ids", json={"ids": [bad]})
+    assert response.status_code == 422 and bad in response.text
+
+
+def test_reset_forgets_preset_ids(api, control):
+    control.post("/preset-ids", json={"ids": ["vpc-forgotten1"]}).raise_for_status()
+    control.post("/reset").raise_for_status()
+    assert api.call("CreateVpc", REGION, vpcName="after", addressPrefix="10.10.0.0/16")["vpcId"] != "vpc-forgotten1"
+    assert control.post("/preset-ids", json={"ids": ["vpc-twicetwice", "vpc-twicetwice"]}).status_code == 409
+
+
 # ---------------------------------------------------------------- rate limit and injected errors
 
 

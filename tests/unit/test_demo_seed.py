@@ -22,5 +22,10 @@ def test_seeding_twice_reuses_the_demo_sites_and_writes_a_valid_conf(
     assert sorted(v["vpcName"] for v in state["vpcs"]) == ["demo-home-vpc", "demo-peer-vpc"]
     conf = validate_conf(first)
     assert conf.home.vpc_id != conf.peer.vpc_id and conf.psk_secret.variable == "jdcloud_vpn_psk_secret_demo"
-    assert first["home"]["probe"]["instance_id"].startswith("i-")
+    # The network has the well-known ids the trigger forms are pre-filled with.
+    assert {key: first[key] for key in ("name", "home", "peer")} == demo.form_defaults()
+    ids = {(v["vpcId"], v["vpcName"]) for v in state["vpcs"]}
+    assert ids == {("vpc-demohome01", "demo-home-vpc"), ("vpc-demopeer01", "demo-peer-vpc")}
+    instances = {i["instanceId"]: i["subnetId"] for i in state["instances"]}
+    assert instances == {"i-demohome01": "subnet-demohome01", "i-demopeer01": "subnet-demopeer01"}
     assert f"conf written to {out}" in capsys.readouterr().out

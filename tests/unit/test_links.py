@@ -10,7 +10,8 @@ from airflow_provider_jdcloud.console_urls import CONSOLE_BASE, CONSOLE_URLS, co
 from airflow_provider_jdcloud.links import console
 from airflow_provider_jdcloud.links.console import JDCloudConsoleLink
 from include.jdcloud_vpn import results
-from include.jdcloud_vpn.links import RunReportLink
+from include.jdcloud_vpn.links import RunReportLink, report_url
+from include.jdcloud_vpn.report import report_location
 from include.jdcloud_vpn.taskflow import VpnTaskOperator
 
 SITE = {"side": "home", "region": "cn-north-1", "created": True}
@@ -93,11 +94,24 @@ def test_link_errors_give_an_empty_link(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_report_link_is_the_markdown_file(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     md = tmp_path / "interconnect-x.md"
-    files = results.ReportFiles(status="success", json_path=str(tmp_path / "x.json"), markdown_path=str(md))
+    files = results.ReportFiles(status="success", json_path=(tmp_path / "x.json").as_uri(), markdown_path=md.as_uri())
 
     assert _link_for(monkeypatch, RunReportLink(), SimpleNamespace(), files.model_dump(mode="json")) == md.as_uri()
     bgw = SAMPLES["border_gateway"][0].model_dump(mode="json")
     assert _link_for(monkeypatch, RunReportLink(), SimpleNamespace(), bgw) == ""
+
+
+def test_report_link_under_a_served_base_is_a_web_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW__JDCLOUD_VPN__REPORT_BASE", "s3://aws_default@bucket/vpn")
+    monkeypatch.setenv("AIRFLOW__JDCLOUD_VPN__REPORT_URL_BASE", "https://bucket.example.com/vpn")
+
+    written = str(report_location("reports") / "x.md")  # what a report task returns
+
+    assert written == "s3://aws_default@bucket/vpn/reports/x.md"
+    assert report_url(written) == "https://bucket.example.com/vpn/reports/x.md"
+    assert report_url("s3://other/reports/x.md") == "s3://other/reports/x.md"  # not under the base
+    monkeypatch.delenv("AIRFLOW__JDCLOUD_VPN__REPORT_URL_BASE")
+    assert report_url(written) == written
 
 
 def test_every_typed_task_declares_both_links() -> None:

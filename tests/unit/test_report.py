@@ -1,8 +1,13 @@
-"""The run report's Markdown: repairs and unrepaired drift are listed apart."""
+"""The run report's Markdown (repairs and unrepaired drift are listed apart) and where reports are written."""
 
 from __future__ import annotations
 
-from include.jdcloud_vpn.report import build_report, render_markdown
+import json
+
+import pytest
+
+from include.jdcloud_vpn.drill import append_history
+from include.jdcloud_vpn.report import build_report, render_markdown, report_location, save_report
 from include.jdcloud_vpn.results import Drift
 
 PSK_DRIFT = Drift(
@@ -51,3 +56,45 @@ def test_no_drift_no_sections():
 def test_drift_is_not_repaired_unless_said():
     assert PSK_DRIFT.repaired is False
     assert "## Repairs" not in _markdown([PSK_DRIFT])
+
+
+# --- where reports go (Airflow's object storage) -------------------------------------------------------
+
+
+@pytest.fixture
+def memory_store() -> None:
+    from airflow.sdk.io import attach
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    attach("memory", fs=MemoryFileSystem())
+
+
+def test_report_location_default_base_and_urls(tmp_path, monkeypatch, memory_store):
+    monkeypatch.delenv("AIRFLOW__JDCLOUD_VPN__REPORT_BASE", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+    assert str(report_location("reports")) == (tmp_path / "reports").as_uri()
+    assert str(report_location(str(tmp_path / "abs"))) == (tmp_path / "abs").as_uri()
+    assert str(report_location("memory://bucket/x")) == "memory://bucket/x"
+
+    monkeypatch.setenv("AIRFLOW__JDCLOUD_VPN__REPORT_BASE", "memory://bucket/vpn")
+    assert str(report_location("reports")) == "memory://bucket/vpn/reports"
+    assert str(report_location(str(tmp_path / "abs"))) == (tmp_path / "abs").as_uri()  # absolute: as it is
+    monkeypatch.setenv("AIRFLOW__JDCLOUD_VPN__REPORT_BASE", "shared")
+    assert str(report_location("reports")) == (tmp_path / "shared" / "reports").as_uri()
+
+
+def test_save_report_to_a_store_and_the_drill_history_there(monkeypatch, memory_store, tmp_path):
+    from airflow.sdk import ObjectStoragePath
+
+    base = f"memory://reports-unit/{tmp_path.name}"
+    monkeypatch.setenv("AIRFLOW__JDCLOUD_VPN__REPORT_BASE", base)
+
+    json_path, md_path = save_report({"status": "success"}, "team", "run-1", markdown="# hi\n")
+
+    assert (str(json_path), str(md_path)) == (f"{base}/team/run-1.json", f"{base}/team/run-1.md")
+    assert json.loads(ObjectStoragePath(f"{base}/team/run-1.json").read_text()) == {"status": "success"}
+    history = report_location("team") / "drill-history.jsonl"
+    assert append_history(history, {"rto_s": 1}) == [{"rto_s": 1}]
+    assert append_history(history, {"rto_s": 2}) == [{"rto_s": 1}, {"rto_s": 2}]
+    assert history.read_text().splitlines() == ['{"rto_s": 1}', '{"rto_s": 2}']

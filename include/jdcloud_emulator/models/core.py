@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,15 +56,34 @@ class Resource(BaseModel):
 
 
 class IdFactory:
-    """Random, JD-looking resource ids (``bgw-3k9x0q2m1a``); seeded for reproducible runs."""
+    """Random, JD-looking resource ids (``bgw-3k9x0q2m1a``); seeded for reproducible runs.
+
+    Ids given to :meth:`preset` come first, per prefix, so a demo network can have well-known ids.
+    """
 
     _alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    ID_LENGTH = 10
 
     def __init__(self, seed: int = 0) -> None:
         self._rng = random.Random(seed or None)
+        self._preset: dict[str, deque[str]] = {}
 
     def new(self, prefix: str) -> str:
-        return prefix + "-" + "".join(self._rng.choice(self._alphabet) for _ in range(10))
+        queued = self._preset.get(prefix)
+        if queued:
+            return queued.popleft()
+        return prefix + "-" + "".join(self._rng.choice(self._alphabet) for _ in range(self.ID_LENGTH))
+
+    def preset(self, resource_id: str) -> None:
+        """Give ``resource_id`` (``<prefix>-<10 of a-z0-9>``) to the next resource created with its prefix."""
+        prefix, _, _ = resource_id.partition("-")
+        self._preset.setdefault(prefix, deque()).append(resource_id)
+
+    def presets(self) -> list[str]:
+        return [resource_id for queued in self._preset.values() for resource_id in queued]
+
+    def clear_presets(self) -> None:
+        self._preset.clear()
 
     def random(self) -> float:
         return self._rng.random()
