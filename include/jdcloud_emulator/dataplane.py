@@ -149,22 +149,23 @@ class SimulatedDataPlane(DataPlane):
             at = start_at + seq * interval_s
             blocked = self.blocking_hop(source, destination_ip, at)
             if blocked is None:
-                rtts.append(self._rtt(source, destination_ip, seq))
+                rtts.append(self._rtt(source, destination_ip, seq, at))
             else:
                 rtts.append(None)
                 reason = reason or blocked
         return PingResult(destination=destination_ip, rtts_ms=rtts, loss_reason=reason)
 
-    def _rtt(self, source: Instance, destination_ip: str, seq: int) -> float:
-        target = self.instance_by_ip(destination_ip)
+    def _rtt(self, source: Instance, destination_ip: str, seq: int, at: float) -> float:
+        target, _ = self.deliver(source, destination_ip, at)
         regions = frozenset({source.region_id, target.region_id}) if target else frozenset()
         base = INTER_REGION_RTT_MS.get(regions, INTRA_REGION_RTT_MS)
         digest = hashlib.sha1(f"{source.instance_id}|{destination_ip}|{seq}".encode()).digest()
         return base * (1 + (digest[0] / 255 - 0.5) * 0.04)
 
-    def instance_by_ip(self, ip: str) -> Instance | None:
+    def instance_in_vpc(self, vpc_id: str, ip: str) -> Instance | None:
+        """The instance holding private address ``ip`` in ``vpc_id`` (private addresses are unique per VPC only)."""
         for instance in self.cloud.state.instances.values():
-            if instance.private_ip_address == ip and instance.deleting_at is None:
+            if instance.vpc_id == vpc_id and instance.private_ip_address == ip and instance.deleting_at is None:
                 return instance
         return None
 
@@ -172,55 +173,66 @@ class SimulatedDataPlane(DataPlane):
         """The first hop that drops an echo request or its reply at ``now``; None when both get through."""
         if self.cloud.vm.status(source, now) != "running":
             return f"source instance {source.instance_id} is not running"
-        target = self.instance_by_ip(destination_ip)
+        target, blocked = self.deliver(source, destination_ip, now)
         if target is None:
-            return f"no instance has the address {destination_ip}"
+            return blocked
         if self.cloud.vm.status(target, now) != "running":
             return f"destination instance {target.instance_id} is not running"
-        return self.path_blocked(source, target, now) or self.path_blocked(target, source, now)
+        back, blocked = self.deliver(target, source.private_ip_address, now)
+        if back is None:
+            return blocked
+        if back.instance_id != source.instance_id:
+            return f"the reply to {source.private_ip_address} is delivered to {back.instance_id} in {back.vpc_id}"
+        return None
 
-    def path_blocked(self, src: Instance, dst: Instance, now: float) -> str | None:
-        """Walk src's route table, its BGW, a VPN tunnel and the far BGW towards dst."""
-        if src.vpc_id == dst.vpc_id:
-            return None
-        address = ipaddress.IPv4Address(dst.private_ip_address)
+    def deliver(self, src: Instance, ip: str, now: float) -> tuple[Instance | None, str | None]:
+        """Follow a packet from ``src`` to ``ip``: src's VPC, else its route table, its BGW, a VPN tunnel and the
+        far BGW into the VPC it routes to. Return the instance it reaches, or None and the hop that drops it."""
+        local = self.instance_in_vpc(src.vpc_id, ip)
+        if local is not None:
+            return local, None
+        address = ipaddress.IPv4Address(ip)
         subnet = self.cloud.state.subnets[src.subnet_id]
         table = self.cloud.state.route_tables[subnet.route_table_id]
         rule = _longest_match([(r.address_prefix, r) for r in self.cloud.vpc.effective_rules(table, now)], address)
         if rule is None or rule.next_hop_type != "bgw":
-            return f"route table {table.route_table_id} has no route to {address} via a border gateway"
+            return None, f"route table {table.route_table_id} has no route to {address} via a border gateway"
         bgw_id = rule.next_hop_id
         if not any(
             self.cloud.bgw.attachment_active(a, now)
             for a in self.cloud.bgw.attachments_of_vpc(src.vpc_id)
             if a.bgw_id == bgw_id
         ):
-            return f"vpc {src.vpc_id} has no active attachment to border gateway {bgw_id}"
+            return None, f"vpc {src.vpc_id} has no active attachment to border gateway {bgw_id}"
         route = _longest_match(
             [(r.bgw_route_destination, r) for r in self.cloud.bgw.effective_routes(bgw_id, now)], address
         )
         if route is None or route.bgw_route_next_hop_type != "vpnConnection":
-            return f"border gateway {bgw_id} has no route to {address} via a VPN connection"
+            return None, f"border gateway {bgw_id} has no route to {address} via a VPN connection"
         for tunnel in self.cloud.bgw.tunnels_of_connection(route.bgw_route_nexthop):
             if self.op_status(tunnel, now) != "UP":
                 continue
             mirror = self.mirror_of(tunnel)
-            if mirror is not None and self._far_side_delivers(mirror, dst, now):
-                return None
-        return f"VPN connection {route.bgw_route_nexthop} has no UP tunnel that reaches {address}"
+            vpc_id = mirror and self._far_side_vpc(mirror, address, now)
+            if vpc_id:
+                target = self.instance_in_vpc(vpc_id, ip)
+                if target is None:
+                    return None, f"no instance has the address {ip} in {vpc_id}"
+                return target, None
+        return None, f"VPN connection {route.bgw_route_nexthop} has no UP tunnel that reaches {address}"
 
-    def _far_side_delivers(self, mirror: VpnTunnel, dst: Instance, now: float) -> bool:
+    def _far_side_vpc(self, mirror: VpnTunnel, address: ipaddress.IPv4Address, now: float) -> str | None:
+        """The VPC the far border gateway (of ``mirror``'s connection) routes ``address`` to, if any."""
         connection = self.cloud.state.vpn_connections.get(mirror.vpn_connection_id)
-        if connection is None or connection.region_id != dst.region_id:
-            return False
-        routes = self.cloud.bgw.effective_routes(connection.bgw_id, now)
+        if connection is None:
+            return None
         route = _longest_match(
-            [(r.bgw_route_destination, r) for r in routes], ipaddress.IPv4Address(dst.private_ip_address)
+            [(r.bgw_route_destination, r) for r in self.cloud.bgw.effective_routes(connection.bgw_id, now)], address
         )
         if route is None or route.bgw_route_next_hop_type != "vpcAttachment":
-            return False
+            return None
         attachment = self.cloud.state.vpc_attachments.get(route.bgw_route_nexthop)
-        return attachment is not None and attachment.vpc_id == dst.vpc_id
+        return attachment.vpc_id if attachment is not None else None
 
 
 def _longest_match(candidates, address: ipaddress.IPv4Address):

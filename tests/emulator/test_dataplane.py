@@ -173,3 +173,19 @@ def test_ping_to_a_new_vm_in_the_peer_subnet(api, connected):
     launch_vm(api, second, name="second")
     api.wait_for(lambda: instance_status(api, PEER, second.instance_id) == "running")
     assert run_ping(api, home, second.private_ip)["exitCode"] == "0"
+
+
+def test_private_addresses_are_per_vpc_two_interconnects_with_the_same_cidrs_each_reach_their_own_peer(api):
+    """JD Cloud VPCs are isolated: two VPC pairs may use the same CIDRs, and a ping stays inside its interconnect."""
+    first = build_interconnect(api)
+    second = build_interconnect(api)
+    for home, peer in (first, second):
+        wait_until_connected(api, home, peer)
+    assert first[1].private_ip == second[1].private_ip and first[1].vpc_id != second[1].vpc_id
+    for home, peer in (first, second):
+        result = run_ping(api, home, peer.private_ip)
+        assert (result["exitCode"], result["status"]) == ("0", "finish"), result["output"]
+    api.call("DeleteInstance", PEER, instanceId=first[1].instance_id)  # only the first pair loses its peer VM
+    _assert_lost(run_ping(api, first[0], first[1].private_ip))
+    result = run_ping(api, second[0], second[1].private_ip)
+    assert (result["exitCode"], result["status"]) == ("0", "finish"), result["output"]
