@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,13 +168,14 @@ def _live_in_sessions(sessions: set[int]) -> list[str]:
     return found
 
 
-def _rest(banner: Banner) -> httpx.Client:
+@contextmanager
+def _rest(banner: Banner) -> Iterator[httpx.Client]:
     """Airflow's REST API, logged in with the printed password."""
-    client = httpx.Client(base_url=banner.url, timeout=30)
-    token = client.post("/auth/token", json={"username": "admin", "password": banner.password})
-    token.raise_for_status()
-    client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
-    return client
+    with httpx.Client(base_url=banner.url, timeout=30) as client:
+        token = client.post("/auth/token", json={"username": "admin", "password": banner.password})
+        token.raise_for_status()
+        client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        yield client
 
 
 @pytest.fixture(scope="module")
@@ -255,7 +257,7 @@ def test_trigger_from_the_ui_form_and_watch_it_succeed(stack: tuple[StackCommand
 
         # A resource-creating task: its Details tab shows the extra link to the gateway's console page.
         page.goto(f"{banner.url}/dags/{DAG_ID}/runs/{run_id}/tasks/home_region.create_border_gateway")
-        page.get_by_role("tab", name="Details").click()
+        page.get_by_role("link", name="Details", exact=True).click()
         console_link = page.get_by_role("link", name="JD Cloud console")
         expect(console_link).to_be_visible()
         href = console_link.get_attribute("href")
