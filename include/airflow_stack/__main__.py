@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the stack until SIGINT/SIGTERM; 0 after a clean stop, 1 when a component failed."""
     args = parse_args(argv)
     lock = _lock(args.dir)
-    signal.signal(signal.SIGTERM, _interrupt)  # SIGINT already raises KeyboardInterrupt
+    for signum in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: a shell may start a command with it ignored
+        signal.signal(signum, _interrupt)
     stack = RealAirflow(
         args.dir,
         time_scale=args.time_scale,
