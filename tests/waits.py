@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from include.jdcloud_vpn.conf import WaitConf
+from include.airflow_stack.stack import uniform_waits as fast_waits
 
-
-def fast_waits(timeout_s: float, poll_interval_s: float) -> dict[str, dict[str, float]]:
-    """The conf's ``timeouts``: every wait (sensors and pings) with the same bounds."""
-    return {wait: {"timeout_s": timeout_s, "poll_interval_s": poll_interval_s} for wait in WaitConf.model_fields}
+__all__ = ["fast_waits"]

@@ -1,4 +1,4 @@
-"""No import cycle: every module of the emulator, the provider and the VPN package imports on its own."""
+"""No import cycle: every module of the emulator, the provider, the VPN package and the stack imports on its own."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ REPO = Path(__file__).parents[2]
 PACKAGES = {
     "include.jdcloud_emulator": REPO / "include" / "jdcloud_emulator",
     "include.jdcloud_vpn": REPO / "include" / "jdcloud_vpn",
+    "include.airflow_stack": REPO / "include" / "airflow_stack",
     "airflow_provider_jdcloud": REPO / "include" / "airflow-provider-jdcloud" / "airflow_provider_jdcloud",
 }
 
