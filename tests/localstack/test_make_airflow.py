@@ -228,8 +228,10 @@ def test_trigger_from_the_ui_form_and_watch_it_succeed(stack: tuple[StackCommand
         page.get_by_role("button", name="Trigger").first.click()
         dialog = page.get_by_role("dialog")
         expect(dialog.get_by_text("Run Parameters")).to_be_visible()
-        for section in ("Home site", "Peer site", "Tunnel 1", "Waits", "Ping test"):
-            expect(dialog.get_by_text(section, exact=True).first).to_be_visible()
+        for section in ("Home site", "Peer site", "Tunnel 1 (IKE/IPsec)", "Waits", "Ping test"):
+            expect(dialog.get_by_role("button", name=section, exact=True)).to_be_visible()
+        dialog.get_by_role("button", name="Home site", exact=True).click()  # a section opens: a region drop-down
+        expect(dialog.get_by_role("combobox", name=re.compile("Region")).first).to_be_visible()
         submit = dialog.get_by_test_id("trigger-dag-submit")
         expect(submit).to_be_enabled()
         page.screenshot(path=shots / "1-trigger-form.png", full_page=True)
