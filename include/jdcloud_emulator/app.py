@@ -167,12 +167,13 @@ def _apply(
     region = path_params["regionId"]
     if region not in REGIONS:
         raise InvalidArgument(f"regionId {region} is not a supported region: {', '.join(REGIONS)}")
-    cloud.before_request()
-    result = route.handler(cloud, region, params)
-    if not route.read_only:
-        cloud.after_change()
-        return result, cloud.faults.take_drop(route.operation.name)
-    return result, False
+    with cloud.lock:
+        cloud.before_request()
+        result = route.handler(cloud, region, params)
+        if not route.read_only:
+            cloud.after_change()
+            return result, cloud.faults.take_drop(route.operation.name)
+        return result, False
 
 
 def _request_params(request: Request, body: bytes) -> dict:

@@ -50,6 +50,7 @@ class EmulatorSettings:
     time_scale: float = 1.0
     latencies: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_LATENCIES))
     seed: int = 0
+    dataplane: str = "simulated"  # or "real": network namespaces, strongSwan and ping (root only)
 
     def latency(self, name: str) -> float:
         """Return the scaled latency in seconds of the named transition."""

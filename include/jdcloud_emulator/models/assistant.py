@@ -83,36 +83,38 @@ class AssistantBackend(RegionalBackend):
 
     def _run(self, instance: Instance, script: str, start_at: float) -> InvocationResult:
         online = self.cloud.vm.status(instance, start_at) == "running"
-        exit_code, output, duration = (1, "", 0.0)
-        if online:
-            exit_code, output, duration = self.execute(instance, script, start_at)
-        return InvocationResult(
+        result = InvocationResult(
             instance_id=instance.instance_id,
             instance_name=instance.instance_name,
             agent_online=online,
-            exit_code=exit_code,
-            output=output,
+            exit_code=1,
+            output="",
             start_at=start_at,
-            end_at=start_at + duration,
+            end_at=start_at,
         )
+        if online:
+            self.execute(result, instance, script)
+        return result
 
-    def execute(self, instance: Instance, script: str, start_at: float) -> tuple[int, str, float]:
-        """Run the few commands the emulated guest knows: ``ping``, ``hostname`` and ``echo``."""
+    def execute(self, result: InvocationResult, instance: Instance, script: str) -> None:
+        """Run the few commands the emulated guest knows: ``ping`` (on the data plane), ``hostname`` and ``echo``."""
         try:
             argv = shlex.split(script.strip())
         except ValueError:
-            return 2, "sh: syntax error\n", 0.0
+            result.exit_code, result.output = 2, "sh: syntax error\n"
+            return
         if not argv:
-            return 0, "", 0.0
-        if argv[0] == "ping":
-            return self._ping(instance, argv[1:], start_at)
-        if argv[0] == "hostname":
-            return 0, instance.hostname + "\n", 0.0
-        if argv[0] == "echo":
-            return 0, " ".join(argv[1:]) + "\n", 0.0
-        return 127, f"sh: {argv[0]}: command not found\n", 0.0
+            result.exit_code = 0
+        elif argv[0] == "ping":
+            self._ping(result, instance, argv[1:])
+        elif argv[0] == "hostname":
+            result.exit_code, result.output = 0, instance.hostname + "\n"
+        elif argv[0] == "echo":
+            result.exit_code, result.output = 0, " ".join(argv[1:]) + "\n"
+        else:
+            result.exit_code, result.output = 127, f"sh: {argv[0]}: command not found\n"
 
-    def _ping(self, instance: Instance, args: list[str], start_at: float) -> tuple[int, str, float]:
+    def _ping(self, result: InvocationResult, instance: Instance, args: list[str]) -> None:
         count, destination = 4, None
         it = iter(args)
         for arg in it:
@@ -123,11 +125,9 @@ class AssistantBackend(RegionalBackend):
             elif not arg.startswith("-"):
                 destination = arg
         if destination is None or count < 1:
-            return 2, "ping: usage error: Destination address required\n", 0.0
-        interval = self.cloud.latency("ping_interval")
-        result = self.cloud.dataplane.ping(instance, destination, count, start_at, interval)
-        exit_code = 0 if result.received else 1
-        return exit_code, result.iputils_output(1.0), count * interval
+            result.exit_code, result.output = 2, "ping: usage error: Destination address required\n"
+            return
+        self.cloud.dataplane.ping(result, instance, destination, count, self.cloud.latency("ping_interval"))
 
     def invocation_json(self, invocation: Invocation) -> dict:
         now = self.cloud.now()
@@ -171,7 +171,7 @@ def _result_status(result: InvocationResult, now: float) -> str:
         return "pending"
     if not result.agent_online:
         return "failed"
-    if now < result.end_at:
+    if result.end_at is None or now < result.end_at:
         return "running"
     return "finish" if result.exit_code == 0 else "failed"
 
