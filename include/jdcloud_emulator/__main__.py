@@ -10,7 +10,8 @@ import uvicorn
 
 from include.jdcloud_emulator.app import create_app
 from include.jdcloud_emulator.faults import FaultConfig
-from include.jdcloud_emulator.settings import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, EmulatorSettings
+from include.jdcloud_emulator.netns import unavailable_reason
+from include.jdcloud_emulator.settings import DATAPLANES, DEMO_ACCESS_KEY, DEMO_SECRET_KEY, EmulatorSettings
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -25,14 +26,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="seed ids and fault dice (0: random)")
     parser.add_argument(
         "--dataplane",
-        choices=("simulated", "real"),
-        default="simulated",
+        choices=DATAPLANES,
+        default="model",
         help="real: network namespaces, strongSwan IPsec and iputils ping (root, Debian packages; docs/emulator.md)",
     )
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
     if args.time_scale <= 0:
         parser.error("--time-scale must be > 0")
+    if args.dataplane == "real" and (reason := unavailable_reason()):
+        parser.error(f"--dataplane real cannot run here: {reason}")
     return args
 
 

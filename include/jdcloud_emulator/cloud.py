@@ -35,7 +35,7 @@ class EmulatedCloud:
 
     def _dataplane(self, kind: str) -> DataPlane:
         if kind == "real":
-            from include.jdcloud_emulator.realplane import RealDataPlane  # needs root and strongSwan
+            from include.jdcloud_emulator.realplane import RealDataPlane  # imports vici; needs root and strongSwan
 
             return RealDataPlane(self)
         return SimulatedDataPlane(self)

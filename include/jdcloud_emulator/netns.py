@@ -22,13 +22,17 @@ LIBIPSEC_PLUGIN = Path("/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so"
 OPENSSL_PLUGIN = Path("/usr/lib/ipsec/plugins/libstrongswan-openssl.so")
 # kernel-libipsec must come before kernel-netlink: the kernel here has no ESP, so IPsec runs in userspace.
 CHARON_PLUGINS = "random nonce openssl pem pkcs1 x509 pubkey kdf kernel-libipsec kernel-netlink socket-default vici"
-DEBIAN_PACKAGES = "strongswan-charon libcharon-extra-plugins libstrongswan-standard-plugins iputils-ping iproute2"
+DEBIAN_PACKAGES = (
+    "strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins iproute2 iputils-ping"
+)
 
 
 def unavailable_reason() -> str | None:
     """Why the real data plane cannot run on this machine; None when it can."""
     if os.geteuid() != 0:
         return "the real data plane needs root (network namespaces)"
+    if not Path("/dev/net/tun").exists():
+        return "/dev/net/tun is missing (charon's kernel-libipsec carries ESP over a TUN device)"
     for tool in ("ip", "ping", "unshare", "mount"):
         if shutil.which(tool) is None:
             return f"{tool} is not installed (Debian packages: {DEBIAN_PACKAGES})"

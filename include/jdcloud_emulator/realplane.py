@@ -31,8 +31,8 @@ import vici.exception
 
 from include.jdcloud_emulator import netns
 from include.jdcloud_emulator.dataplane import SimulatedDataPlane
-from include.jdcloud_emulator.models.bgw import CLOUD_IP_POOLS
 from include.jdcloud_emulator.models.state import Instance, InvocationResult, VpnTunnel
+from include.jdcloud_emulator.settings import TEST_NETS
 
 if TYPE_CHECKING:
     from include.jdcloud_emulator.cloud import EmulatedCloud
@@ -169,8 +169,8 @@ class RealDataPlane(SimulatedDataPlane):
         self._stopping.set()
         self._wake.set()
         self._thread.join(timeout=30)
-        for charon in self._charons.values():
-            charon.stop()
+        for name in list(self._charons):
+            self._stop_charon(name)
         for name in self._namespaces:
             netns.delete_namespace(name)
         self._charons.clear()
@@ -248,8 +248,7 @@ class RealDataPlane(SimulatedDataPlane):
     def _desired(self, now: float) -> Desired:
         state, vpc_backend, bgw_backend = self.cloud.state, self.cloud.vpc, self.cloud.bgw
         desired = Desired()
-        wan = self.prefix + "wan"
-        desired.bridges[wan] = {"br0": None}
+        wan = self.prefix + "wan"  # the internet: made with the first VPN connection
         # VPCs: a bridge per subnet (its gateway is the subnet's first address), a table per route table.
         gateways: dict[str, tuple[str, str, str]] = {}  # subnet id -> (vpc namespace, bridge, gateway)
         for vpc in state.vpcs.values():
@@ -291,7 +290,7 @@ class RealDataPlane(SimulatedDataPlane):
                 elif hop:
                     lines.append(f"route add {target} via {hop} dev b{self._idx(rule.next_hop_id)}")
                 else:
-                    lines.append(f"route add unreachable {target}")
+                    lines.append(f"route add blackhole {target}")
         for subnet in state.subnets.values():
             name, _, _ = gateways[subnet.subnet_id]
             tid = 1000 + self._idx(subnet.route_table_id)
@@ -304,6 +303,7 @@ class RealDataPlane(SimulatedDataPlane):
             if connection.bgw_id not in state.bgws:
                 continue
             name = self._name("c", connection.vpn_connection_id)
+            desired.bridges[wan] = {"br0": None}
             desired.bridges[name] = {}
             desired.forwarding.add(name)
             bgw_side, conn_side = self._transit(connection.vpn_connection_id)
@@ -316,7 +316,7 @@ class RealDataPlane(SimulatedDataPlane):
                 *_rule_reset(),
                 f"rule add pref 100 iif bgw lookup {IPSEC_TABLE}",
                 f"route replace default via {_host(bgw_side)} dev bgw",
-                *(f"route replace {pool} dev wan" for pool in CLOUD_IP_POOLS.values()),
+                *(f"route replace {pool} dev wan" for pool in TEST_NETS),
                 f"route replace default dev ipsec0 table {IPSEC_TABLE}",
             ]
             desired.tunnels[name] = {
@@ -333,7 +333,7 @@ class RealDataPlane(SimulatedDataPlane):
                 hops = connection_hops if route.bgw_route_next_hop_type == "vpnConnection" else attachment_hops
                 hop = hops.get(route.bgw_route_nexthop)
                 lines.append(
-                    f"route add {target} via {hop[1]} dev {hop[0]}" if hop else f"route add unreachable {target}"
+                    f"route add {target} via {hop[1]} dev {hop[0]}" if hop else f"route add blackhole {target}"
                 )
             desired.routes[self._name("b", bgw.bgw_id)] = lines
         # Running VMs: a namespace each on its subnet's bridge.
@@ -351,9 +351,12 @@ class RealDataPlane(SimulatedDataPlane):
         return desired
 
     def _negotiates(self, tunnel: VpnTunnel, now: float) -> bool:
-        """Whether charon gets this tunnel end: admin UP, its CGW lists the peer, no stuck or flap fault on it."""
+        """Whether charon gets this tunnel end: admin UP, its CGW lists the peer (a TEST-NET address), no stuck
+        or flap fault on it."""
         if tunnel.admin_status != "UP" or not self._cross_wired(tunnel):
             return False
+        if not any(ipaddress.IPv4Address(tunnel.customer_ip) in n for n in TEST_NETS):
+            return False  # only documentation addresses ever appear in a namespace
         if self.cloud.faults.is_stuck("tunnel_negotiation", tunnel.vpn_tunnel_id):
             return False
         mirror = self.mirror_of(tunnel)
@@ -379,8 +382,7 @@ class RealDataPlane(SimulatedDataPlane):
     def _apply(self, desired: Desired) -> None:
         """Make the namespaces, bridges, links, charons and routes match ``desired`` (tunnels come after)."""
         for name in set(self._charons) - set(desired.tunnels):
-            self._charons.pop(name).stop()
-            self._loaded.pop(name, None)
+            self._stop_charon(name)
         for name in self._namespaces - set(desired.bridges):
             netns.delete_namespace(name)
             self._namespaces.discard(name)
@@ -415,6 +417,21 @@ class RealDataPlane(SimulatedDataPlane):
                 netns.batch(name, lines)
                 self._routes[name] = lines
         self._vm_namespaces = dict(desired.vm_namespaces)
+
+    def _stop_charon(self, name: str) -> None:
+        """End the charon's IKE SAs (the peers get a DELETE, as from a gateway going away), then stop it."""
+        charon = self._charons.pop(name)
+        try:
+            session = charon.session()
+            try:
+                for tunnel_id in self._loaded.get(name, {}):
+                    _ignore_missing(session.terminate, {"ike": tunnel_id, "timeout": 500})
+            finally:
+                netns.close_session(session)
+        except OSError:
+            pass  # charon already gone
+        charon.stop()
+        self._loaded.pop(name, None)
 
     def _drive_tunnels(self, desired: Desired) -> None:
         """Load changed tunnel ends into charon, initiate from the lower IP, and read which CHILD_SAs are up."""
