@@ -125,3 +125,13 @@ def charon_pids(prefix: str = NAMESPACE_PREFIX) -> set[int]:
         if any(e.startswith(b"STRONGSWAN_CONF=") and prefix.encode() in e for e in environ):
             pids.add(int(proc.name))
     return pids
+
+
+@pytest.fixture
+def real_hook(real_emulator: RunningEmulator, real_control: httpx.Client):
+    """The provider's hook on the real-data-plane emulator (what the DAG's tasks use, via the connection)."""
+    from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
+
+    return JDCloudHook.from_credentials(
+        DEMO_ACCESS_KEY, DEMO_SECRET_KEY, endpoint=real_emulator.endpoint, scheme="http", retry_base_wait=0.05
+    )
