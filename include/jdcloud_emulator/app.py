@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -76,8 +78,17 @@ def create_app(settings: EmulatorSettings | None = None, faults: FaultConfig | N
     settings = settings or EmulatorSettings()
     cloud = EmulatedCloud(settings, Faults(faults, seed=settings.seed))
     request_log = RequestLog()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        cloud.close()  # uvicorn re-raises SIGTERM/SIGINT after shutdown: the real data plane is released here
+
     app = FastAPI(
-        title="JD Cloud API emulator", docs_url="/emulator-api/docs", openapi_url="/emulator-api/openapi.json"
+        title="JD Cloud API emulator",
+        docs_url="/emulator-api/docs",
+        openapi_url="/emulator-api/openapi.json",
+        lifespan=lifespan,
     )
     app.state.cloud = cloud
     app.state.request_log = request_log

@@ -165,7 +165,9 @@ class RealDataPlane(SimulatedDataPlane):
         thread.start()
 
     def close(self) -> None:
-        """Stop the thread, every charon (they send DELETE for their SAs) and delete every namespace."""
+        """Stop the thread, every charon (they send DELETE for their SAs) and delete every namespace (once)."""
+        if self._stopping.is_set():
+            return
         self._stopping.set()
         self._wake.set()
         self._thread.join(timeout=30)

@@ -1,0 +1,74 @@
+"""The real data plane as a process: it refuses to start where it cannot run, cleans up on SIGTERM, and sweeps
+what a killed emulator left behind (namespaces and charons) when the next one starts."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from include.jdcloud_emulator import __main__ as cli
+from include.jdcloud_emulator import netns
+from include.jdcloud_emulator.process import EmulatorProcess
+from include.jdcloud_emulator.realplane import NAMESPACE_PREFIX
+from include.jdcloud_emulator.settings import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
+from tests.emulator.scenario import build_interconnect, wait_until_connected
+from tests.realdataplane.conftest import charon_pids
+from tests.sdk_client import SdkClient
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _namespaces(pid: int) -> set[str]:
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+    return {line.split()[0] for line in listed.splitlines() if line.startswith(f"{NAMESPACE_PREFIX}{pid}x")}
+
+
+def _connected_emulator(tmp_path, name: str) -> tuple[EmulatorProcess, int]:
+    emulator = EmulatorProcess(time_scale=0.01, dataplane="real", log_path=tmp_path / f"{name}.log")
+    emulator.start()
+    api = SdkClient(emulator.endpoint, DEMO_ACCESS_KEY, DEMO_SECRET_KEY)
+    home, peer = build_interconnect(api)
+    wait_until_connected(api, home, peer)
+    pid = emulator.pid
+    assert len(_namespaces(pid)) == 9 and len(charon_pids(f"{NAMESPACE_PREFIX}{pid}x")) == 2
+    return emulator, pid
+
+
+def test_sigterm_removes_every_namespace_and_charon(tmp_path):
+    emulator, pid = _connected_emulator(tmp_path, "sigterm")
+    emulator.stop()  # SIGTERM (uvicorn re-raises it once shut down: the status is -15)
+    assert _namespaces(pid) == set() and charon_pids(f"{NAMESPACE_PREFIX}{pid}x") == set()
+
+
+def test_a_killed_emulators_leftovers_are_swept_by_the_next_start(tmp_path):
+    killed, pid = _connected_emulator(tmp_path, "killed")
+    killed.popen.send_signal(signal.SIGKILL)
+    killed.popen.wait()
+    assert len(_namespaces(pid)) == 9  # nothing cleaned up after a SIGKILL...
+    with EmulatorProcess(time_scale=0.01, dataplane="real", log_path=tmp_path / "next.log"):
+        assert _namespaces(pid) == set()  # ...until the next real-mode emulator starts
+        assert charon_pids(f"{NAMESPACE_PREFIX}{pid}x") == set()
+    killed.stop()
+
+
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [
+        ("root", "the real data plane needs root"),
+        ("charon", "/usr/lib/ipsec/charon is missing (Debian packages: strongswan-charon"),
+    ],
+)
+def test_it_refuses_to_start_and_says_what_is_missing(monkeypatch, capsys, missing, message):
+    if missing == "root":
+        monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    else:
+        monkeypatch.setattr(netns, "CHARON", Path("/usr/lib/ipsec/no-such-charon"))
+        message = message.replace("charon is", "no-such-charon is")
+    with pytest.raises(SystemExit) as refused:
+        cli.parse_args(["--dataplane", "real"])
+    assert refused.value.code == 2
+    assert f"--dataplane real cannot run here: {message}" in capsys.readouterr().err
