@@ -138,6 +138,29 @@ def test_a_route_table_rule_that_sends_the_peer_elsewhere_really_drops_the_ping(
     real_api.wait_for(lambda: run_ping(real_api, home, peer.private_ip, count=2)["exitCode"] == "0", timeout=20)
 
 
+def test_a_removed_route_table_rule_really_drops_the_ping(real_api, real_emulator):
+    """Deleting home's static BGW route removes the rule it propagated into home's route table: the echo
+    requests (and peer's replies) then have no way through home, though both tunnels stay UP."""
+    home, peer = build_interconnect(real_api)
+    wait_until_connected(real_api, home, peer)
+    assert run_ping(real_api, home, peer.private_ip)["exitCode"] == "0"
+    real_api.call("DeleteBgwRoute", home.region, bgwId=home.bgw_id, bgwRouteId=home.route_id)
+    real_api.wait_for(
+        lambda: (
+            not [
+                r
+                for r in route_table_rules(real_api, home.region, home.route_table_id)
+                if r["addressPrefix"] == peer.cidr
+            ]
+        )
+    )
+    real_api.wait_for(lambda: run_ping(real_api, home, peer.private_ip, count=2)["exitCode"] == "1", timeout=20)
+    for source, target in ((home, peer), (peer, home)):
+        result = run_ping(real_api, source, target.private_ip)
+        assert result["exitCode"] == "1" and _received(result) == (4, 0), result["output"]
+    assert op_statuses(real_api, home, peer) == ["UP"] * 4
+
+
 def test_reset_and_shutdown_leave_no_namespace_or_charon(real_emulator, real_control, real_api):
     home, peer = build_interconnect(real_api)
     wait_until_connected(real_api, home, peer)
