@@ -102,7 +102,7 @@ class TunnelSpec:
 class Desired:
     """The namespaces, links, routes and tunnels the state calls for at one moment."""
 
-    bridges: dict[str, dict[str, str | None]] = field(default_factory=dict)  # namespace -> bridge -> address
+    namespaces: dict[str, dict[str, str | None]] = field(default_factory=dict)  # name -> its bridges -> address
     forwarding: set[str] = field(default_factory=set)
     links: dict[tuple[str, str], tuple[End, End]] = field(default_factory=dict)  # keyed by the first end
     routes: dict[str, list[str]] = field(default_factory=dict)  # namespace -> `ip -batch` lines
@@ -248,89 +248,122 @@ class RealDataPlane(SimulatedDataPlane):
         return f"{base}/31", f"{base + 1}/31"
 
     def _desired(self, now: float) -> Desired:
-        state, vpc_backend, bgw_backend = self.cloud.state, self.cloud.vpc, self.cloud.bgw
+        """What the state calls for at ``now`` (called with the cloud's lock held; only reads the state)."""
         desired = Desired()
-        wan = self.prefix + "wan"  # the internet: made with the first VPN connection
-        # VPCs: a bridge per subnet (its gateway is the subnet's first address), a table per route table.
-        gateways: dict[str, tuple[str, str, str]] = {}  # subnet id -> (vpc namespace, bridge, gateway)
-        for vpc in state.vpcs.values():
+        gateways = self._vpcs(desired)
+        attached, attachment_hops = self._attachments(desired, now)
+        self._route_tables(desired, gateways, attached, now)
+        connection_hops = self._connections(desired, now)
+        self._bgw_routes(desired, connection_hops, attachment_hops, now)
+        self._vms(desired, gateways, now)
+        return desired
+
+    def _vpcs(self, desired: Desired) -> dict[str, tuple[str, str, str]]:
+        """A router per VPC with a bridge per subnet; returns subnet id -> (VPC namespace, bridge, gateway)."""
+        gateways: dict[str, tuple[str, str, str]] = {}
+        for vpc in self.cloud.state.vpcs.values():
             name = self._name("v", vpc.vpc_id)
-            desired.bridges[name] = {}
+            desired.namespaces[name] = {}
             desired.forwarding.add(name)
             desired.routes[name] = _rule_reset()
-        for subnet in state.subnets.values():
+        for subnet in self.cloud.state.subnets.values():
             name = self._name("v", subnet.vpc_id)
             network = ipaddress.IPv4Network(subnet.address_prefix)
             bridge = f"s{self._idx(subnet.subnet_id)}"
-            desired.bridges[name][bridge] = f"{network[1]}/{network.prefixlen}"
+            desired.namespaces[name][bridge] = f"{network[1]}/{network.prefixlen}"
             gateways[subnet.subnet_id] = (name, bridge, str(network[1]))
-        # Border gateways and the VPCs attached to them.
-        attached: dict[tuple[str, str], str] = {}  # (vpc id, bgw id) -> next hop address in the BGW, seen from the VPC
-        attachment_hops: dict[str, tuple[str, str]] = {}  # attachment id -> (device, address) in the BGW
+        return gateways
+
+    def _attachments(
+        self, desired: Desired, now: float
+    ) -> tuple[dict[tuple[str, str], str], dict[str, tuple[str, str]]]:
+        """A router per BGW, linked to each VPC attached to it (while the attachment is active).
+
+        Returns (VPC id, BGW id) -> the BGW's address seen from the VPC, and attachment id -> (device, VPC's
+        address) seen from the BGW.
+        """
+        state = self.cloud.state
         for bgw in state.bgws.values():
             name = self._name("b", bgw.bgw_id)
-            desired.bridges[name] = {}
+            desired.namespaces[name] = {}
             desired.forwarding.add(name)
+        attached: dict[tuple[str, str], str] = {}
+        hops: dict[str, tuple[str, str]] = {}
         for attachment in state.vpc_attachments.values():
-            if not bgw_backend.attachment_active(attachment, now) or attachment.vpc_id not in state.vpcs:
+            if not self.cloud.bgw.attachment_active(attachment, now) or attachment.vpc_id not in state.vpcs:
                 continue
-            vpc_ns, bgw_ns = self._name("v", attachment.vpc_id), self._name("b", attachment.bgw_id)
             bgw_side, vpc_side = self._transit(attachment.vpc_attachment_id)
             vpc_dev, bgw_dev = f"b{self._idx(attachment.bgw_id)}", f"v{self._idx(attachment.vpc_id)}"
-            desired.link(End(vpc_ns, vpc_dev, (vpc_side,)), End(bgw_ns, bgw_dev, (bgw_side,)))
+            desired.link(
+                End(self._name("v", attachment.vpc_id), vpc_dev, (vpc_side,)),
+                End(self._name("b", attachment.bgw_id), bgw_dev, (bgw_side,)),
+            )
             attached[(attachment.vpc_id, attachment.bgw_id)] = _host(bgw_side)
-            attachment_hops[attachment.vpc_attachment_id] = (bgw_dev, _host(vpc_side))
-        for table in state.route_tables.values():
+            hops[attachment.vpc_attachment_id] = (bgw_dev, _host(vpc_side))
+        return attached, hops
+
+    def _route_tables(
+        self, desired: Desired, gateways: dict[str, tuple[str, str, str]], attached: dict, now: float
+    ) -> None:
+        """Each route table as a kernel table of its VPC's router, chosen by the source subnet."""
+        for table in self.cloud.state.route_tables.values():
             tid = 1000 + self._idx(table.route_table_id)
             lines = desired.routes[self._name("v", table.vpc_id)]
             lines.append(f"route flush table {tid}")
-            for rule in _dedup(vpc_backend.effective_rules(table, now), "address_prefix", "priority"):
+            for rule in _dedup(self.cloud.vpc.effective_rules(table, now), "address_prefix", "priority"):
                 target = f"{rule.address_prefix} table {tid} metric {rule.priority}"
                 hop = attached.get((table.vpc_id, rule.next_hop_id)) if rule.next_hop_type == "bgw" else None
                 if rule.next_hop_type == "local":
-                    lines.append(f"route add throw {target}")
+                    lines.append(f"route add throw {target}")  # on to the main table: the subnets' bridges
                 elif hop:
                     lines.append(f"route add {target} via {hop} dev b{self._idx(rule.next_hop_id)}")
                 else:
-                    lines.append(f"route add blackhole {target}")
-        for subnet in state.subnets.values():
+                    lines.append(f"route add blackhole {target}")  # internet, or a BGW not attached
+        for subnet in self.cloud.state.subnets.values():
             name, _, _ = gateways[subnet.subnet_id]
             tid = 1000 + self._idx(subnet.route_table_id)
             desired.routes[name].append(f"rule add pref 100 from {subnet.address_prefix} lookup {tid}")
-        # VPN connections: a namespace each, on the internet bridge with its two cloud IPs, running charon.
-        connection_hops: dict[str, tuple[str, str]] = {}
+
+    def _connections(self, desired: Desired, now: float) -> dict[str, tuple[str, str]]:
+        """A namespace per provisioned VPN connection: on the internet bridge with its cloud IPs, linked to its
+        BGW, running charon. Returns connection id -> (device, address) seen from the BGW."""
+        state, wan = self.cloud.state, self.prefix + "wan"
+        hops: dict[str, tuple[str, str]] = {}
         for connection in state.vpn_connections.values():
-            if connection.deleting_at is not None or not bgw_backend.connection_provisioned(connection, now):
+            if connection.deleting_at is not None or not self.cloud.bgw.connection_provisioned(connection, now):
                 continue
             if connection.bgw_id not in state.bgws:
                 continue
             name = self._name("c", connection.vpn_connection_id)
-            desired.bridges[wan] = {"br0": None}
-            desired.bridges[name] = {}
+            desired.namespaces[wan] = {"br0": None}  # the internet: made with the first VPN connection
+            desired.namespaces[name] = {}
             desired.forwarding.add(name)
             bgw_side, conn_side = self._transit(connection.vpn_connection_id)
             bgw_dev = f"c{self._idx(connection.vpn_connection_id)}"
             desired.link(End(name, "bgw", (conn_side,)), End(self._name("b", connection.bgw_id), bgw_dev, (bgw_side,)))
             ips = tuple(f"{ip}/32" for ip in connection.cloud_public_ip)
             desired.link(End(name, "wan", ips), End(wan, bgw_dev, (), "br0"))
-            connection_hops[connection.vpn_connection_id] = (bgw_dev, _host(conn_side))
+            hops[connection.vpn_connection_id] = (bgw_dev, _host(conn_side))
             desired.routes[name] = [
                 *_rule_reset(),
                 f"rule add pref 100 iif bgw lookup {IPSEC_TABLE}",
                 f"route replace default via {_host(bgw_side)} dev bgw",
-                *(f"route replace {pool} dev wan" for pool in TEST_NETS),
+                *(f"route replace {network} dev wan" for network in TEST_NETS),
                 f"route replace default dev ipsec0 table {IPSEC_TABLE}",
             ]
             desired.tunnels[name] = {
-                t.vpn_tunnel_id: self._tunnel_spec(t, now)
-                for t in bgw_backend.tunnels_of_connection(connection.vpn_connection_id)
+                t.vpn_tunnel_id: self._tunnel_spec(t)
+                for t in self.cloud.bgw.tunnels_of_connection(connection.vpn_connection_id)
                 if self._negotiates(t, now)
             }
-        for bgw in state.bgws.values():
+        return hops
+
+    def _bgw_routes(self, desired: Desired, connection_hops: dict, attachment_hops: dict, now: float) -> None:
+        """Each BGW's effective routes (static to a VPN connection, propagated to a VPC) in its router's table."""
+        for bgw in self.cloud.state.bgws.values():
             lines = [*_rule_reset(), f"rule add pref 100 lookup {BGW_TABLE}", f"route flush table {BGW_TABLE}"]
-            for route in _dedup(
-                bgw_backend.effective_routes(bgw.bgw_id, now), "bgw_route_destination", "bgw_route_priority"
-            ):
+            routes = self.cloud.bgw.effective_routes(bgw.bgw_id, now)
+            for route in _dedup(routes, "bgw_route_destination", "bgw_route_priority"):
                 target = f"{route.bgw_route_destination} table {BGW_TABLE} metric {route.bgw_route_priority}"
                 hops = connection_hops if route.bgw_route_next_hop_type == "vpnConnection" else attachment_hops
                 hop = hops.get(route.bgw_route_nexthop)
@@ -338,19 +371,21 @@ class RealDataPlane(SimulatedDataPlane):
                     f"route add {target} via {hop[1]} dev {hop[0]}" if hop else f"route add blackhole {target}"
                 )
             desired.routes[self._name("b", bgw.bgw_id)] = lines
-        # Running VMs: a namespace each on its subnet's bridge.
+
+    def _vms(self, desired: Desired, gateways: dict[str, tuple[str, str, str]], now: float) -> None:
+        """A namespace per running VM, on its subnet's bridge with its private IP."""
+        state = self.cloud.state
         for instance in state.instances.values():
             if self.cloud.vm.status(instance, now) != "running" or instance.subnet_id not in gateways:
                 continue
             vpc_ns, bridge, gateway = gateways[instance.subnet_id]
             name = self._name("i", instance.instance_id)
             prefix = ipaddress.IPv4Network(state.subnets[instance.subnet_id].address_prefix).prefixlen
-            desired.bridges[name] = {}
+            desired.namespaces[name] = {}
             vm_end = End(name, "eth0", (f"{instance.private_ip_address}/{prefix}",))
             desired.link(vm_end, End(vpc_ns, f"i{self._idx(instance.instance_id)}", (), bridge))
             desired.routes[name] = [f"route replace default via {gateway} dev eth0"]
             desired.vm_namespaces[instance.instance_id] = name
-        return desired
 
     def _negotiates(self, tunnel: VpnTunnel, now: float) -> bool:
         """Whether charon gets this tunnel end: admin UP, its CGW lists the peer (a TEST-NET address), no stuck
@@ -366,7 +401,7 @@ class RealDataPlane(SimulatedDataPlane):
         return not any(start <= now < end for start, end in self.cloud.faults.flaps(ids))
 
     @staticmethod
-    def _tunnel_spec(tunnel: VpnTunnel, now: float) -> TunnelSpec:
+    def _tunnel_spec(tunnel: VpnTunnel) -> TunnelSpec:
         return TunnelSpec(
             local=tunnel.cloud_public_ip,
             remote=tunnel.customer_ip,
@@ -385,13 +420,13 @@ class RealDataPlane(SimulatedDataPlane):
         """Make the namespaces, bridges, links, charons and routes match ``desired`` (tunnels come after)."""
         for name in set(self._charons) - set(desired.tunnels):
             self._stop_charon(name)
-        for name in self._namespaces - set(desired.bridges):
+        for name in self._namespaces - set(desired.namespaces):
             netns.delete_namespace(name)
             self._namespaces.discard(name)
             self._bridges.pop(name, None)
             self._routes.pop(name, None)
         self._links = {k: v for k, v in self._links.items() if {v[0].namespace, v[1].namespace} <= self._namespaces}
-        for name, bridges in desired.bridges.items():
+        for name, bridges in desired.namespaces.items():
             if name not in self._namespaces:
                 netns.add_namespace(name, forward=name in desired.forwarding)
                 self._namespaces.add(name)
