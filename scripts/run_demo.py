@@ -338,7 +338,7 @@ def run(args: argparse.Namespace, console: Console, airflow_home: Path, report_d
         health = emulator.start()
         console.event(
             f"emulator up at {emulator.url} (pid {emulator.pid}, time scale {health['time_scale']}, "
-            f"{args.dataplane} data plane)"
+            f"{health['dataplane']} data plane)"
         )
 
         started = time.time()

@@ -490,7 +490,7 @@ class RealDataPlane(SimulatedDataPlane):
                         session.load_shared({"id": tunnel_id, "type": "IKE", "data": spec.psk, "owners": owners})
                         loaded[tunnel_id] = spec
                         self._initiated.pop(tunnel_id, None)
-                sas = {name: sa for entry in session.list_sas() for name, sa in entry.items()}
+                sas = {ike: sa for entry in session.list_sas() for ike, sa in entry.items()}
                 installed = {
                     n
                     for n, sa in sas.items()
