@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,12 +60,52 @@ def test_an_interconnect_pings_both_ways_over_real_esp(real_api, real_emulator):
         assert f"from {target.private_ip}: icmp_seq=1 ttl=58 time=" in result["output"]
         rtt_avg = float(re.search(r"rtt min/avg/max/mdev = [\d.]+/([\d.]+)/", result["output"]).group(1))
         assert rtt_avg < 20, result["output"]
+    # On the internet between the gateways: the echoes travel as ESP in UDP 4500, never as cleartext ICMP.
+    icmp, esp = _captured_on_the_internet(real_emulator, lambda: run_ping(real_api, home, peer.private_ip))
+    assert icmp == 0 and esp >= 8, (icmp, esp)  # 4 requests + 4 replies, each seen once on the bridge
     # charon itself says the CHILD_SAs are installed and carried the echoes.
     for name in sorted(our_namespaces(real_emulator)):
         if name.removeprefix(dataplane(real_emulator).prefix).startswith("c"):
             sas = _swanctl_sas(real_emulator, name)
             assert sas.count("INSTALLED, TUNNEL-in-UDP") == 2, sas
             assert re.search(r"in .* [1-9]\d* packets?", sas), sas
+
+
+# Counts the IPv4 packets the internet namespace's bridge ports receive, by protocol (ICMP, and UDP to or from
+# port 4500: ESP in UDP), until stdin has a line; run with ``ip netns exec`` in the internet namespace.
+CAPTURE = """
+import select, socket, struct, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+icmp = esp = 0
+print("ready", flush=True)
+while not select.select([sys.stdin], [], [], 0)[0]:
+    if not select.select([s], [], [], 0.05)[0]:
+        continue
+    frame, (_, _, kind, _, _) = s.recvfrom(65535)
+    if kind == socket.PACKET_OUTGOING or frame[12:14] != b"\\x08\\x00":
+        continue
+    ihl, proto = (frame[14] & 15) * 4, frame[23]
+    ports = struct.unpack("!HH", frame[14 + ihl : 18 + ihl])
+    icmp += proto == 1
+    esp += proto == 17 and 4500 in ports
+print(icmp, esp)
+"""
+
+
+def _captured_on_the_internet(emulator, send) -> tuple[int, int]:
+    """(ICMP packets, ESP-in-UDP packets) seen on the internet bridge while ``send()`` runs."""
+    wan = dataplane(emulator).prefix + "wan"
+    capture = subprocess.Popen(
+        ["ip", "netns", "exec", wan, sys.executable, "-c", CAPTURE],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert capture.stdout.readline().strip() == "ready"
+    send()
+    out, _ = capture.communicate("stop\n", timeout=20)
+    icmp, esp = out.split()
+    return int(icmp), int(esp)
 
 
 def _swanctl_sas(emulator, namespace: str) -> str:
