@@ -24,6 +24,18 @@ IPSEC_PROPOSAL = ("ipsec_cipher", "ipsec_auth", "ipsec_key_exchange")
 assert set(IKE_PROPOSAL + IPSEC_PROPOSAL) <= set(IKE_IPSEC_FIELDS)
 
 
+@dataclass(frozen=True)
+class PingRequest:
+    """What the guest's ``ping`` was asked for: ``-c``, ``-s``, ``-M do`` and ``-W`` (seconds to wait for a reply,
+    None: not given)."""
+
+    destination: str
+    count: int = 4
+    size: int = 56
+    dont_fragment: bool = False
+    reply_wait_s: float | None = None
+
+
 @dataclass
 class PingResult:
     """What ``ping -c N`` saw: one RTT per echo reply (None for a lost packet) and why packets were lost."""
@@ -68,10 +80,8 @@ class DataPlane(ABC):
         """Return ``UP`` when the tunnel's IPsec SAs are established at ``now``, else ``DOWN``."""
 
     @abstractmethod
-    def ping(
-        self, result: InvocationResult, source: Instance, destination_ip: str, count: int, interval_s: float
-    ) -> None:
-        """Send ``count`` echo requests from ``source`` from ``result.start_at`` on.
+    def ping(self, result: InvocationResult, source: Instance, request: PingRequest, interval_s: float) -> None:
+        """Send ``request.count`` echo requests from ``source`` from ``result.start_at`` on.
 
         Fills ``result``'s exit code, output and ``end_at``, at once or, when the pings really run, once they
         are done (``end_at`` is None until then).
@@ -155,13 +165,12 @@ class SimulatedDataPlane(DataPlane):
 
     # ------------------------------------------------------------------ packets
 
-    def ping(
-        self, result: InvocationResult, source: Instance, destination_ip: str, count: int, interval_s: float
-    ) -> None:
-        echoes = self.echoes(source, destination_ip, count, result.start_at, interval_s)
+    def ping(self, result: InvocationResult, source: Instance, request: PingRequest, interval_s: float) -> None:
+        """The model decides each echo by the hops on the way; it knows no MTU, so size and DF do not matter."""
+        echoes = self.echoes(source, request.destination, request.count, result.start_at, interval_s)
         result.exit_code = 0 if echoes.received else 1
         result.output = echoes.iputils_output(1.0)
-        result.end_at = result.start_at + count * interval_s
+        result.end_at = result.start_at + request.count * interval_s
 
     def echoes(
         self, source: Instance, destination_ip: str, count: int, start_at: float, interval_s: float

@@ -1,7 +1,7 @@
 """Network namespaces, veth links and strongSwan ``charon`` daemons: the parts of the real data plane.
 
 Everything here needs root, iproute2, ``ping`` and strongSwan's charon with the kernel-libipsec plugin (ESP in
-userspace; see ``/work/shared/docs/ipsec-netns-recipe.md``). No namespace made here is linked to the host's
+userspace; see ``ipsec-netns-recipe.md`` in the shared docs). No namespace made here is linked to the host's
 own network, so no packet of the real data plane can leave the machine.
 """
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import vici.exception
 
 from include.jdcloud_emulator import netns
-from include.jdcloud_emulator.dataplane import SimulatedDataPlane
+from include.jdcloud_emulator.dataplane import PingRequest, SimulatedDataPlane
 from include.jdcloud_emulator.models.state import Instance, InvocationResult, VpnTunnel
 from include.jdcloud_emulator.settings import TEST_NETS
 
@@ -155,14 +155,10 @@ class RealDataPlane(SimulatedDataPlane):
     def op_status(self, tunnel: VpnTunnel, now: float) -> str:
         return "UP" if tunnel.vpn_tunnel_id in self._up else "DOWN"
 
-    def ping(
-        self, result: InvocationResult, source: Instance, destination_ip: str, count: int, interval_s: float
-    ) -> None:
+    def ping(self, result: InvocationResult, source: Instance, request: PingRequest, interval_s: float) -> None:
         result.end_at = None
-        thread = threading.Thread(
-            target=self._ping, args=(result, source.instance_id, destination_ip, count, interval_s), daemon=True
-        )
-        thread.start()
+        args = (result, source.instance_id, request, interval_s)
+        threading.Thread(target=self._ping, args=args, name=f"ping-{source.instance_id}", daemon=True).start()
 
     def close(self) -> None:
         """Stop the thread, every charon (they send DELETE for their SAs) and delete every namespace (once)."""
@@ -190,13 +186,13 @@ class RealDataPlane(SimulatedDataPlane):
 
     # ------------------------------------------------------------------ ping
 
-    def _ping(self, result: InvocationResult, instance_id: str, destination: str, count: int, interval_s: float):
+    def _ping(self, result: InvocationResult, instance_id: str, request: PingRequest, interval_s: float) -> None:
         exit_code, output = 2, ""
         try:
             delay = result.start_at - self.cloud.now()
             if delay > 0:
                 time.sleep(delay)
-            exit_code, output = self._run_ping(instance_id, destination, count, interval_s)
+            exit_code, output = self._run_ping(instance_id, request, interval_s)
         except Exception as error:  # a guest command fails, the emulator goes on
             output = f"ping: {error}\n"
         finally:
@@ -205,19 +201,23 @@ class RealDataPlane(SimulatedDataPlane):
                 if self.cloud.store:
                     self.cloud.store.save(self.cloud.state)
 
-    def _run_ping(self, instance_id: str, destination: str, count: int, interval_s: float) -> tuple[int, str]:
+    def _run_ping(self, instance_id: str, request: PingRequest, interval_s: float) -> tuple[int, str]:
+        """iputils ``ping`` in the VM's namespace (only validated values reach its command line)."""
         try:
-            ipaddress.IPv4Address(destination)
+            destination = str(ipaddress.IPv4Address(request.destination))
         except ValueError:
-            return 2, f"ping: {destination}: Name or service not known\n"
+            return 2, f"ping: {request.destination}: Name or service not known\n"
         namespace = self._vm_namespaces.get(instance_id)
         if namespace is None:
             return 2, "ping: connect: Network is unreachable\n"
-        interval = f"{max(interval_s, 0.002):.3f}"
-        argv = ["ip", "netns", "exec", namespace, "ping", "-n", "-c", str(count), "-i", interval, "-W", "1"]
-        done = subprocess.run(
-            [*argv, destination], capture_output=True, text=True, timeout=count * interval_s + 15, check=False
-        )
+        argv = ["ip", "netns", "exec", namespace, "ping", "-n", "-c", str(request.count), "-s", str(request.size)]
+        # Without -W, iputils waits 10 s for a lost reply: scaled like every latency of the emulator.
+        wait = request.reply_wait_s or max(10 * self.cloud.settings.time_scale, 0.5)
+        argv += ["-i", f"{max(interval_s, 0.002):.3f}", "-W", f"{wait:g}"]
+        if request.dont_fragment:
+            argv += ["-M", "do"]
+        deadline = request.count * interval_s + wait + 15
+        done = subprocess.run([*argv, destination], capture_output=True, text=True, timeout=deadline, check=False)
         return done.returncode, done.stdout + done.stderr
 
     # ------------------------------------------------------------------ the reconciler

@@ -152,6 +152,20 @@ def test_pfs_on_one_side_only_still_negotiates_the_first_child_sa(real_api, mode
     assert_holds(lambda: _all_down(model_api, model_home, model_peer), 1.0, interval=0.1)
 
 
+def test_the_path_mtu_is_the_tunnels(real_api, model_api):
+    """ESP in UDP leaves 1400 bytes for an IP packet: a DF ping of 1372 data bytes passes, 1373 gets "Frag needed"
+    from the VPN gateway, a larger one without DF is fragmented and passes. The model knows no MTU."""
+    home, peer = build_interconnect(real_api)
+    wait_until_connected(real_api, home, peer)
+    assert run_ping(real_api, home, peer.private_ip, options="-M do -s 1372")["exitCode"] == "0"
+    too_big = run_ping(real_api, home, peer.private_ip, options="-M do -s 1373")
+    assert too_big["exitCode"] == "1" and "Frag needed and DF set (mtu = 1400)" in too_big["output"], too_big
+    assert run_ping(real_api, home, peer.private_ip, options="-s 3000")["exitCode"] == "0"
+    model_home, model_peer = build_interconnect(model_api)
+    wait_until_connected(model_api, model_home, model_peer)
+    assert run_ping(model_api, model_home, model_peer.private_ip, options="-M do -s 1373")["exitCode"] == "0"
+
+
 def test_admin_down_ends_the_sas_and_up_brings_them_back(real_api, real_emulator):
     home, peer = build_interconnect(real_api)
     wait_until_connected(real_api, home, peer)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import shlex
 
+from include.jdcloud_emulator.dataplane import PingRequest
 from include.jdcloud_emulator.models.core import RegionalBackend, apply_filters, iso
 from include.jdcloud_emulator.models.state import Command, Instance, Invocation, InvocationResult
 
@@ -115,19 +116,11 @@ class AssistantBackend(RegionalBackend):
             result.exit_code, result.output = 127, f"sh: {argv[0]}: command not found\n"
 
     def _ping(self, result: InvocationResult, instance: Instance, args: list[str]) -> None:
-        count, destination = 4, None
-        it = iter(args)
-        for arg in it:
-            if arg == "-c":
-                count = int(next(it, "4"))
-            elif arg in ("-W", "-i", "-s", "-w"):
-                next(it, None)
-            elif not arg.startswith("-"):
-                destination = arg
-        if destination is None or count < 1:
+        request = parse_ping(args)
+        if request is None:
             result.exit_code, result.output = 2, "ping: usage error: Destination address required\n"
             return
-        self.cloud.dataplane.ping(result, instance, destination, count, self.cloud.latency("ping_interval"))
+        self.cloud.dataplane.ping(result, instance, request, self.cloud.latency("ping_interval"))
 
     def invocation_json(self, invocation: Invocation) -> dict:
         now = self.cloud.now()
@@ -164,6 +157,34 @@ class AssistantBackend(RegionalBackend):
         }
         selected = apply_filters(self.in_region(self.state.invocations, region), filters, getters)
         return [i for i in selected if status is None or self.status(i, now) == status]
+
+
+def parse_ping(args: list[str]) -> PingRequest | None:
+    """The iputils options the guest honours (``-c``, ``-s``, ``-M do``, ``-W``); None without a destination."""
+    fields: dict = {}
+    destination = None
+    it = iter(args)
+    try:
+        for arg in it:
+            if arg == "-c":
+                fields["count"] = int(next(it, "4"))
+            elif arg == "-s":
+                fields["size"] = int(next(it, "56"))
+            elif arg == "-M":
+                fields["dont_fragment"] = next(it, "") == "do"
+            elif arg == "-W":
+                fields["reply_wait_s"] = float(next(it, ""))
+            elif arg in ("-i", "-w"):
+                next(it, None)
+            elif not arg.startswith("-"):
+                destination = arg
+    except ValueError:
+        return None
+    request = PingRequest(destination=destination or "", **fields)
+    wait_ok = request.reply_wait_s is None or request.reply_wait_s > 0
+    if not destination or request.count < 1 or not 0 <= request.size <= 65507 or not wait_ok:
+        return None
+    return request
 
 
 def _result_status(result: InvocationResult, now: float) -> str:
