@@ -57,15 +57,43 @@ def test_build_pings_for_real_and_teardown_leaves_no_charon(dagbag, real_hook, r
     assert {name.removeprefix(prefix)[0] for name in left} == {"v"}, left
 
 
-def test_a_psk_changed_out_of_band_fails_for_real_and_the_diagnosis_names_it(
+def test_mismatches_made_out_of_band_fail_for_real_and_the_diagnosis_names_them(
     dagbag, real_hook, real_emulator, real_api, tmp_path
 ):
+    """An IKE and an ESP proposal changed on the peer's tunnels (each put back after), then its PSK: each time
+    charon logs why the tunnels went down, and the DAG's diagnosis names the mismatch."""
+    from include.jdcloud_vpn.conf import validate_conf
+    from include.jdcloud_vpn.diagnosis import diagnose
+
     conf = seeded_conf(real_hook, tmp_path, name="realpsk", on_drift="report")
     assert _run(dagbag, "jdcloud_vpn_interconnect", conf)[0]
     report, _ = _report(conf)
-    region = conf["peer"]["region"]
-    for tunnel_id in report["resources"]["peer"]["vpn_tunnel_ids"]:
-        real_api.call("ModifyVpnTunnel", region, vpnTunnelId=tunnel_id, psk=OTHER_PSK)
+    region, peer_tunnels = conf["peer"]["region"], report["resources"]["peer"]["vpn_tunnel_ids"]
+    every_tunnel = set(report["resources"]["home"]["vpn_tunnel_ids"] + peer_tunnels)
+
+    def set_peer(**fields: str) -> None:
+        for tunnel_id in peer_tunnels:
+            real_api.call("ModifyVpnTunnel", region, vpnTunnelId=tunnel_id, **fields)
+
+    def all_up() -> bool:
+        tunnels = real_api.call("DescribeVpnTunnels", conf["home"]["region"], filters=None)["vpnTunnels"]
+        tunnels += real_api.call("DescribeVpnTunnels", region, filters=None)["vpnTunnels"]
+        return {t["opStatus"] for t in tunnels if t["vpnTunnelId"] in every_tunnel} == {"UP"}
+
+    for field, named, log_line in (
+        ("ikeCipher", "ike_cipher aes128 vs aes256", "NO_PROPOSAL_CHOSEN"),
+        ("ipsecCipher", "ipsec_cipher aes128 vs aes256", "no CHILD_SA built"),
+    ):
+        logged = _charon_logs(real_emulator).count(log_line)
+        set_peer(**{field: "aes256"})
+        real_api.wait_for(lambda line=log_line, n=logged: _charon_logs(real_emulator).count(line) > n, timeout=20)
+        finding = diagnose(real_hook, validate_conf(conf), "home")
+        assert finding is not None and finding.reason == "tunnel_down_proposal_mismatch", finding
+        assert named in finding.detail, finding
+        set_peer(**{field: "aes128"})
+        real_api.wait_for(all_up, timeout=20)
+
+    set_peer(psk=OTHER_PSK)
     real_api.wait_for(lambda: "AUTHENTICATION_FAILED" in _charon_logs(real_emulator), timeout=20)
 
     ok, states = _run(dagbag, "jdcloud_vpn_interconnect", conf)
