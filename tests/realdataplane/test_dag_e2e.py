@@ -75,10 +75,10 @@ def test_mismatches_made_out_of_band_fail_for_real_and_the_diagnosis_names_them(
         for tunnel_id in peer_tunnels:
             real_api.call("ModifyVpnTunnel", region, vpnTunnelId=tunnel_id, **fields)
 
-    def all_up() -> bool:
+    def op_statuses() -> set[str]:
         tunnels = real_api.call("DescribeVpnTunnels", conf["home"]["region"], filters=None)["vpnTunnels"]
         tunnels += real_api.call("DescribeVpnTunnels", region, filters=None)["vpnTunnels"]
-        return {t["opStatus"] for t in tunnels if t["vpnTunnelId"] in every_tunnel} == {"UP"}
+        return {t["opStatus"] for t in tunnels if t["vpnTunnelId"] in every_tunnel}
 
     for field, named, log_line in (
         ("ikeCipher", "ike_cipher aes128 vs aes256", "NO_PROPOSAL_CHOSEN"),
@@ -91,10 +91,11 @@ def test_mismatches_made_out_of_band_fail_for_real_and_the_diagnosis_names_them(
         assert finding is not None and finding.reason == "tunnel_down_proposal_mismatch", finding
         assert named in finding.detail, finding
         set_peer(**{field: "aes128"})
-        real_api.wait_for(all_up, timeout=20)
+        real_api.wait_for(lambda: op_statuses() == {"UP"}, timeout=20)
 
     set_peer(psk=OTHER_PSK)
     real_api.wait_for(lambda: "AUTHENTICATION_FAILED" in _charon_logs(real_emulator), timeout=20)
+    real_api.wait_for(lambda: op_statuses() == {"DOWN"}, timeout=20)
 
     ok, states = _run(dagbag, "jdcloud_vpn_interconnect", conf)
     assert not ok and states["vpn_tunnels.wait_tunnels_up"] == "failed", states
