@@ -26,7 +26,7 @@ from tests.sdk_client import ApiError, SdkClient
 
 pytestmark = pytest.mark.timeout(120)
 
-SETTLED_S = 2.5  # longer than two initiator retries of the real data plane and every model latency here
+SETTLED_S = 3.0  # three initiator retries of the real data plane; longer than every model latency here
 SETTLE_TIMEOUT_S = 30.0
 REPLIES = re.compile(r"(\d+) packets transmitted, (\d+) received")
 
