@@ -148,6 +148,9 @@ class Charon:
             "  load_modular = no\n"
             f"  load = {CHARON_PLUGINS}\n"
             "  install_routes = no\n"
+            # JD's gateways accept IKEv1 aggressive mode with a PSK (ikeMode aggressive); strongSwan refuses it
+            # as a responder unless told so.
+            "  i_dont_care_about_security_and_use_aggressive_mode_psk = yes\n"
             "  retransmit_timeout = 1.0\n"
             "  retransmit_tries = 2\n"
             "  filelog {\n"

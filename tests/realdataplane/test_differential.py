@@ -75,7 +75,8 @@ def _deleted(api: SdkClient, region: str, tunnel_id: str) -> bool:
 
 @dataclass(frozen=True)
 class Case:
-    peer_tunnel: dict = field(default_factory=dict)
+    tunnel: dict = field(default_factory=dict)  # both sides
+    peer_tunnel: dict = field(default_factory=dict)  # the peer's side, over ``tunnel``
     break_hop: Callable[[SdkClient, Site, Site], None] = _no_break
 
 
@@ -84,6 +85,7 @@ CASES = {
     "psk-mismatch": Case(peer_tunnel={"psk": "Another_PSK_42"}),
     "ike-version-mismatch": Case(peer_tunnel={"ikeVersion": "v1"}),
     "ike-cipher-mismatch": Case(peer_tunnel={"ikeCipher": "aes256"}),
+    "ikev1-mode-mismatch": Case(tunnel={"ikeVersion": "v1"}, peer_tunnel={"ikeMode": "aggressive"}),
     "ike-dh-group-mismatch": Case(peer_tunnel={"ikeKeyExchange": "modp2048"}),
     "esp-cipher-mismatch": Case(peer_tunnel={"ipsecCipher": "aes256"}),
     "esp-auth-mismatch": Case(peer_tunnel={"ipsecAuth": "sha384"}),
@@ -97,7 +99,7 @@ CASES = {
 
 
 def _build(api: SdkClient, case: Case) -> tuple[Site, Site]:
-    home, peer = build_interconnect(api, peer_tunnel=case.peer_tunnel)
+    home, peer = build_interconnect(api, peer_tunnel=case.tunnel | case.peer_tunnel, **case.tunnel)
     for site in (home, peer):
         api.wait_for(lambda s=site: instance_status(api, s.region, s.instance_id) == "running")
     return home, peer

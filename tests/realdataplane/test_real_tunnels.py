@@ -117,6 +117,24 @@ def _swanctl_sas(emulator, namespace: str) -> str:
 
 
 @pytest.mark.parametrize(
+    "tunnel",
+    [
+        {"ikeVersion": "v1"},
+        {"ikeVersion": "v1", "ikeMode": "aggressive"},
+        {"ikeKeyExchange": "modp2048", "ikeCipher": "aes256", "ikeAuth": "sha384", "ipsecCipher": "aes192"},
+        {"ikeCipher": "3des", "ikeAuth": "sha1", "ikeKeyExchange": "modp1024", "ipsecAuth": "sha1"},
+        {"ipsecKeyExchange": "ecp384", "ipsecAuth": "sha384"},  # PFS on both sides
+    ],
+    ids=["ikev1-main", "ikev1-aggressive", "strong", "legacy", "pfs"],
+)
+def test_jd_tunnel_options_negotiate_for_real(real_api, tunnel):
+    """JD's IKE/IPsec option values, the same on both ends, are strongSwan proposals that really negotiate."""
+    home, peer = build_interconnect(real_api, **tunnel)
+    real_api.wait_for(lambda: op_statuses(real_api, home, peer) == ["UP"] * 4, timeout=20, interval=0.2)
+    assert run_ping(real_api, home, peer.private_ip)["exitCode"] == "0"
+
+
+@pytest.mark.parametrize(
     ("peer_tunnel", "log_line"),
     [
         ({"psk": "Another_PSK_42"}, "AUTHENTICATION_FAILED"),
