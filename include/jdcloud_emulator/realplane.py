@@ -32,7 +32,7 @@ import vici.exception
 from include.jdcloud_emulator import netns
 from include.jdcloud_emulator.dataplane import PingRequest, SimulatedDataPlane
 from include.jdcloud_emulator.models.state import Instance, InvocationResult, VpnTunnel
-from include.jdcloud_emulator.settings import TEST_NETS
+from include.jdcloud_emulator.settings import PRIVATE_RANGES, TEST_NETS
 
 if TYPE_CHECKING:
     from include.jdcloud_emulator.cloud import EmulatedCloud
@@ -204,9 +204,11 @@ class RealDataPlane(SimulatedDataPlane):
     def _run_ping(self, instance_id: str, request: PingRequest, interval_s: float) -> tuple[int, str]:
         """iputils ``ping`` in the VM's namespace (only validated values reach its command line)."""
         try:
-            destination = str(ipaddress.IPv4Address(request.destination))
+            destination = ipaddress.IPv4Address(request.destination)
         except ValueError:
             return 2, f"ping: {request.destination}: Name or service not known\n"
+        if not any(destination in network for network in (*PRIVATE_RANGES, *TEST_NETS)):
+            return 2, "ping: connect: Network is unreachable\n"  # nothing beyond the namespaces is ever a target
         namespace = self._vm_namespaces.get(instance_id)
         if namespace is None:
             return 2, "ping: connect: Network is unreachable\n"
@@ -217,7 +219,7 @@ class RealDataPlane(SimulatedDataPlane):
         if request.dont_fragment:
             argv += ["-M", "do"]
         deadline = request.count * interval_s + wait + 15
-        done = subprocess.run([*argv, destination], capture_output=True, text=True, timeout=deadline, check=False)
+        done = subprocess.run([*argv, str(destination)], capture_output=True, text=True, timeout=deadline, check=False)
         return done.returncode, done.stdout + done.stderr
 
     # ------------------------------------------------------------------ the reconciler

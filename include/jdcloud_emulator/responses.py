@@ -22,14 +22,13 @@ from include.jdcloud_emulator.exceptions import InvalidArgument, OutOfRange
 from include.jdcloud_emulator.models.bgw import Propagation, TunnelAddresses
 from include.jdcloud_emulator.models.state import BgwRoute, Command, CustomerGateway, RouteTableRule
 from include.jdcloud_emulator.models.vpc import RuleSpec
-from include.jdcloud_emulator.settings import EmulatorSettings
+from include.jdcloud_emulator.settings import PRIVATE_RANGES, EmulatorSettings
 
 Handler = Callable[[EmulatedCloud, str, dict], dict]
 T = TypeVar("T")
 
 NAME_RE = re.compile(r"^[\u4e00-\u9fa5A-Za-z0-9_-]{1,32}$")
 PSK_RE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
-PRIVATE_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 TUNNEL_IP_RANGES = tuple(
     ipaddress.IPv4Network(n) for n in ("169.254.0.0/20", "10.0.0.0/8", "192.168.0.0/16", "172.16.0.0/12")
 )

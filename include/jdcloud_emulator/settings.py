@@ -26,6 +26,7 @@ TEST_NET_CLOUD_IP_POOLS = {
     "cn-east-2": ipaddress.IPv4Network("198.51.100.0/24"),
     "cn-south-1": ipaddress.IPv4Network("203.0.113.0/24"),
 }
+PRIVATE_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 DATAPLANES = ("model", "real")
 
 # Seconds each asynchronous thing takes on the emulated cloud, before --time-scale is applied.

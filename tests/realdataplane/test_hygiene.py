@@ -15,7 +15,7 @@ from include.jdcloud_emulator import netns
 from include.jdcloud_emulator.process import EmulatorProcess
 from include.jdcloud_emulator.realplane import NAMESPACE_PREFIX
 from include.jdcloud_emulator.settings import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
-from tests.emulator.scenario import build_interconnect, wait_until_connected
+from tests.emulator.scenario import HOME, PEER, Site, build_interconnect, run_ping, wait_until_connected
 from tests.realdataplane.conftest import charon_pids
 from tests.sdk_client import SdkClient
 
@@ -27,8 +27,8 @@ def _namespaces(pid: int) -> set[str]:
     return {line.split()[0] for line in listed.splitlines() if line.startswith(f"{NAMESPACE_PREFIX}{pid}x")}
 
 
-def _connected_emulator(tmp_path, name: str) -> tuple[EmulatorProcess, int]:
-    emulator = EmulatorProcess(time_scale=0.01, dataplane="real", log_path=tmp_path / f"{name}.log")
+def _connected_emulator(tmp_path, name: str, *args: str) -> tuple[EmulatorProcess, int]:
+    emulator = EmulatorProcess(time_scale=0.01, dataplane="real", log_path=tmp_path / f"{name}.log", args=args)
     emulator.start()
     api = SdkClient(emulator.endpoint, DEMO_ACCESS_KEY, DEMO_SECRET_KEY)
     home, peer = build_interconnect(api)
@@ -36,6 +36,31 @@ def _connected_emulator(tmp_path, name: str) -> tuple[EmulatorProcess, int]:
     pid = emulator.pid
     assert len(_namespaces(pid)) == 9 and len(charon_pids(f"{NAMESPACE_PREFIX}{pid}x")) == 2
     return emulator, pid
+
+
+def test_a_restart_with_state_builds_the_same_network_again(tmp_path):
+    """``--state``: after a restart the stored interconnect is rebuilt, renegotiated and pings again."""
+    state = tmp_path / "state.sqlite"
+    first, _ = _connected_emulator(tmp_path, "first", "--state", str(state))
+    first.stop()
+    with EmulatorProcess(time_scale=0.01, dataplane="real", args=("--state", str(state))) as second:
+        api = SdkClient(second.endpoint, DEMO_ACCESS_KEY, DEMO_SECRET_KEY)
+        tunnels = {r: api.call("DescribeVpnTunnels", r)["vpnTunnels"] for r in (HOME, PEER)}
+        api.wait_for(
+            lambda: (
+                {t["opStatus"] for r in (HOME, PEER) for t in api.call("DescribeVpnTunnels", r)["vpnTunnels"]} == {"UP"}
+            ),
+            timeout=20,
+            interval=0.2,
+        )
+        assert sum(len(t) for t in tunnels.values()) == 4 and len(_namespaces(second.pid)) == 9
+        [home_vm] = api.call("DescribeInstances", HOME)["instances"]
+        [peer_vm] = api.call("DescribeInstances", PEER)["instances"]
+        home = Site(HOME, "10.10.0.0/16", instance_id=home_vm["instanceId"])
+        assert run_ping(api, home, peer_vm["privateIpAddress"])["exitCode"] == "0"
+        # Nothing beyond the namespaces is ever a target: a public address is not even tried.
+        refused = run_ping(api, home, "8.8.8.8")
+        assert refused["exitCode"] == "2" and "Network is unreachable" in refused["output"], refused
 
 
 def test_sigterm_removes_every_namespace_and_charon(tmp_path):
