@@ -58,9 +58,13 @@ def namespaces() -> set[str]:
 def add_namespace(name: str, *, forward: bool) -> None:
     """Create a namespace with its loopback up; ``forward`` makes it a router."""
     run(["ip", "netns", "add", name])
-    run(["ip", "-n", name, "link", "set", "lo", "up"])
-    if forward:
-        run(["ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv4.ip_forward=1"])
+    try:
+        run(["ip", "-n", name, "link", "set", "lo", "up"])
+        if forward:
+            run(["ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv4.ip_forward=1"])
+    except Exception:
+        delete_namespace(name)  # all or nothing: the next pass starts afresh
+        raise
 
 
 def delete_namespace(name: str) -> None:
@@ -85,12 +89,16 @@ def add_veth(end_a: tuple[str, str, list[str], str | None], end_b: tuple[str, st
     """Link two namespaces; each end is ``(namespace, device, addresses, bridge to join or None)``."""
     (ns_a, dev_a, _, _), (ns_b, dev_b, _, _) = end_a, end_b
     run(["ip", "link", "add", dev_a, "netns", ns_a, "type", "veth", "peer", "name", dev_b, "netns", ns_b])
-    for namespace, device, addresses, bridge in (end_a, end_b):
-        for address in addresses:
-            run(["ip", "-n", namespace, "addr", "add", address, "dev", device])
-        if bridge:
-            run(["ip", "-n", namespace, "link", "set", device, "master", bridge])
-        run(["ip", "-n", namespace, "link", "set", device, "up"])
+    try:
+        for namespace, device, addresses, bridge in (end_a, end_b):
+            for address in addresses:
+                run(["ip", "-n", namespace, "addr", "add", address, "dev", device])
+            if bridge:
+                run(["ip", "-n", namespace, "link", "set", device, "master", bridge])
+            run(["ip", "-n", namespace, "link", "set", device, "up"])
+    except Exception:
+        delete_link(ns_a, dev_a)  # all or nothing: the next pass starts afresh
+        raise
 
 
 def delete_link(namespace: str, device: str) -> None:
@@ -131,8 +139,9 @@ class Charon:
         deadline = time.monotonic() + timeout
         while not (self._socket_ready() and has_device(self.namespace, "ipsec0")):
             if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
                 raise RuntimeError(f"charon did not start in {self.namespace}: see {self.log_path}")
-            time.sleep(0.05)
+            time.sleep(0.05)  # a daemon starting up: nothing to poll but its socket and its TUN device
 
     def _socket_ready(self) -> bool:
         try:
