@@ -7,6 +7,7 @@ own network, so no packet of the real data plane can leave the machine.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -14,8 +15,10 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import vici
+if TYPE_CHECKING:
+    import vici
 
 CHARON = Path("/usr/lib/ipsec/charon")
 LIBIPSEC_PLUGIN = Path("/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so")
@@ -39,6 +42,8 @@ def unavailable_reason() -> str | None:
     for path in (CHARON, LIBIPSEC_PLUGIN, OPENSSL_PLUGIN):
         if not path.exists():
             return f"{path} is missing (Debian packages: {DEBIAN_PACKAGES})"
+    if importlib.util.find_spec("vici") is None:
+        return "the Python package vici is not installed (requirements-dev.txt)"
     return None
 
 
@@ -174,6 +179,8 @@ class Charon:
 
     def session(self) -> vici.Session:
         """A new VICI session; close its socket with ``close_session``."""
+        import vici  # only the real data plane needs it (a dev requirement, not in the Airflow image)
+
         sock = socket.socket(socket.AF_UNIX)
         sock.settimeout(10)
         sock.connect(str(self.vici_path))
