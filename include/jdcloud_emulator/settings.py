@@ -10,7 +10,8 @@ DEMO_SECRET_KEY = "emulator-demo-secret-key"
 
 REGIONS = ("cn-north-1", "cn-east-1", "cn-east-2", "cn-south-1")
 
-# Where each region's VPN connections get their two cloud public IPs (model data plane).
+# Where each region's VPN connections get their two cloud public IPs on the model data plane (illustrative, not
+# JD's real ranges).
 CLOUD_IP_POOLS = {
     "cn-north-1": ipaddress.IPv4Network("116.196.0.0/16"),
     "cn-east-1": ipaddress.IPv4Network("114.67.0.0/16"),

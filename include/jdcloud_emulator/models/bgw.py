@@ -39,7 +39,6 @@ CONNECTIONS_PER_BGW = 10
 ATTACHMENTS_PER_BGW = 50
 STATIC_ROUTES_PER_BGW = 50
 PROPAGATED_ROUTE_PRIORITY = 100
-# Public pools the emulator allocates VPN connection cloud IPs from (illustrative, not JD's real ranges).
 
 
 class Propagation(NamedTuple):
