@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from include.jdcloud_emulator.models.bgw import BGW_PER_REGION
 from include.jdcloud_emulator.server import RunningEmulator
 from include.jdcloud_emulator.settings import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
 from tests.conftest import reset_control
@@ -96,7 +97,7 @@ CASES = {
 }
 
 
-BATCH = 5  # border gateways per region (the emulator's quota, as JD's)
+BATCH = BGW_PER_REGION  # a batch's interconnects take every border gateway a region allows
 
 
 def _build(api: SdkClient, case: Case, index: int) -> tuple[Site, Site]:
