@@ -87,6 +87,7 @@ def test_mismatches_made_out_of_band_fail_for_real_and_the_diagnosis_names_them(
         logged = _charon_logs(real_emulator).count(log_line)
         set_peer(**{field: "aes256"})
         real_api.wait_for(lambda line=log_line, n=logged: _charon_logs(real_emulator).count(line) > n, timeout=20)
+        real_api.wait_for(lambda: op_statuses() == {"DOWN"}, timeout=20)
         finding = diagnose(real_hook, validate_conf(conf), "home")
         assert finding is not None and finding.reason == "tunnel_down_proposal_mismatch", finding
         assert named in finding.detail, finding
