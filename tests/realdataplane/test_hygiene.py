@@ -63,10 +63,13 @@ def test_a_restart_with_state_builds_the_same_network_again(tmp_path):
         assert refused["exitCode"] == "2" and "Network is unreachable" in refused["output"], refused
 
 
-def test_sigterm_removes_every_namespace_and_charon(tmp_path):
-    emulator, pid = _connected_emulator(tmp_path, "sigterm")
-    emulator.stop()  # SIGTERM (uvicorn re-raises it once shut down: the status is -15)
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_removes_every_namespace_and_charon(tmp_path, signum):
+    emulator, pid = _connected_emulator(tmp_path, signum.name)
+    emulator.popen.send_signal(signum)
+    emulator.popen.wait(timeout=30)
     assert _namespaces(pid) == set() and charon_pids(f"{NAMESPACE_PREFIX}{pid}x") == set()
+    emulator.stop()
 
 
 def test_a_killed_emulators_leftovers_are_swept_by_the_next_start(tmp_path):
