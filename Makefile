@@ -5,9 +5,10 @@ PY := $(VENV)/bin/python
 EMULATOR_PORT ?= 8000
 EMULATOR_ARGS ?=
 DEMO_ARGS ?=
+DATAPLANE ?= model
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: venv test lint emulator faults run airflow compose-lint clean
+.PHONY: venv test lint emulator faults run airflow compose-lint clean dataplane-deps
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt include/airflow-provider-jdcloud/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,8 +40,22 @@ emulator: venv
 	$(PY) -m include.jdcloud_emulator --port $(EMULATOR_PORT) $(EMULATOR_ARGS)
 
 # End-to-end demo: emulator subprocess, two seeded VPCs, the interconnect DAG, summary; exit 0 iff both pings pass.
+# DATAPLANE=real: the emulator builds it all as network namespaces with real IPsec and real pings (root; the
+# Debian packages of `make dataplane-deps`).
 run: venv
-	$(PY) scripts/run_demo.py $(DEMO_ARGS)
+	$(PY) scripts/run_demo.py --dataplane $(DATAPLANE) $(DEMO_ARGS)
+
+# What the real data plane needs from Debian (root): strongSwan's charon with kernel-libipsec, iproute2, ping.
+DATAPLANE_PACKAGES := strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins \
+	iproute2 iputils-ping
+dataplane-deps:
+	@if [ -x /usr/lib/ipsec/charon ] && [ -e /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ] \
+		&& [ -e /usr/lib/ipsec/plugins/libstrongswan-openssl.so ] && command -v ping >/dev/null; then \
+		echo "dataplane-deps: already installed"; \
+	else \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			$(DATAPLANE_PACKAGES); \
+	fi
 
 AIRFLOW_PORT ?= 8080
 AIRFLOW_ARGS ?=

@@ -41,6 +41,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from include.jdcloud_emulator.process import EmulatorProcess  # noqa: E402
+from include.jdcloud_emulator.settings import DATAPLANES  # noqa: E402
 from include.jdcloud_vpn.dagtest import parsed_dag_callbacks  # noqa: E402
 from include.jdcloud_vpn.naming import DIRECTIONS  # noqa: E402
 
@@ -107,6 +108,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--airflow-home", help="Airflow home to use (default: a temporary directory, removed at the end)"
     )
     parser.add_argument("--timeout", type=float, default=300, help="give up on the DAG run after this many seconds")
+    parser.add_argument(
+        "--dataplane",
+        choices=DATAPLANES,
+        default="model",
+        help="the emulator's data plane: model (rules) or real (namespaces, strongSwan, ping; root)",
+    )
     args = parser.parse_args(argv)
     if args.time_scale <= 0:
         parser.error("--time-scale must be > 0")
@@ -321,11 +328,18 @@ def run(args: argparse.Namespace, console: Console, airflow_home: Path, report_d
         )
 
     emulator = EmulatorProcess(
-        time_scale=args.time_scale, env=env, log_path=report_dir / "emulator.log", start_new_session=True
+        time_scale=args.time_scale,
+        dataplane=args.dataplane,
+        env=env,
+        log_path=report_dir / "emulator.log",
+        start_new_session=True,
     )
     try:
         health = emulator.start()
-        console.event(f"emulator up at {emulator.url} (pid {emulator.pid}, time scale {health['time_scale']})")
+        console.event(
+            f"emulator up at {emulator.url} (pid {emulator.pid}, time scale {health['time_scale']}, "
+            f"{health['dataplane']} data plane)"
+        )
 
         started = time.time()
         seeded = seed(emulator)

@@ -10,7 +10,8 @@ import uvicorn
 
 from include.jdcloud_emulator.app import create_app
 from include.jdcloud_emulator.faults import FaultConfig
-from include.jdcloud_emulator.settings import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, EmulatorSettings
+from include.jdcloud_emulator.netns import unavailable_reason
+from include.jdcloud_emulator.settings import DATAPLANES, DEMO_ACCESS_KEY, DEMO_SECRET_KEY, EmulatorSettings
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -23,10 +24,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--secret-key", default=DEMO_SECRET_KEY)
     parser.add_argument("--faults", metavar="FILE", help="JSON fault configuration to start with")
     parser.add_argument("--seed", type=int, default=0, help="seed ids and fault dice (0: random)")
+    parser.add_argument(
+        "--dataplane",
+        choices=DATAPLANES,
+        default="model",
+        help="real: network namespaces, strongSwan IPsec and iputils ping (root, Debian packages; docs/emulator.md)",
+    )
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
     if args.time_scale <= 0:
         parser.error("--time-scale must be > 0")
+    if args.dataplane == "real" and (reason := unavailable_reason()):
+        parser.error(f"--dataplane real cannot run here: {reason}")
     return args
 
 
@@ -42,10 +51,15 @@ def main(argv: list[str] | None = None) -> None:
         state_path=args.state,
         time_scale=args.time_scale,
         seed=args.seed,
+        dataplane=args.dataplane,
     )
     logging.basicConfig(level=args.log_level.upper())
     print(f"JD Cloud API emulator on http://{args.host}:{args.port} (time scale {args.time_scale})", flush=True)
-    uvicorn.run(create_app(settings, faults), host=args.host, port=args.port, log_level=args.log_level)
+    app = create_app(settings, faults)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    finally:
+        app.state.cloud.close()
 
 
 if __name__ == "__main__":

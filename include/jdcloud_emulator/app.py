@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -76,8 +78,17 @@ def create_app(settings: EmulatorSettings | None = None, faults: FaultConfig | N
     settings = settings or EmulatorSettings()
     cloud = EmulatedCloud(settings, Faults(faults, seed=settings.seed))
     request_log = RequestLog()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        cloud.close()  # uvicorn re-raises SIGTERM/SIGINT after shutdown: the real data plane is released here
+
     app = FastAPI(
-        title="JD Cloud API emulator", docs_url="/emulator-api/docs", openapi_url="/emulator-api/openapi.json"
+        title="JD Cloud API emulator",
+        docs_url="/emulator-api/docs",
+        openapi_url="/emulator-api/openapi.json",
+        lifespan=lifespan,
     )
     app.state.cloud = cloud
     app.state.request_log = request_log
@@ -169,12 +180,13 @@ def _apply(
     region = path_params["regionId"]
     if region not in REGIONS:
         raise InvalidArgument(f"regionId {region} is not a supported region: {', '.join(REGIONS)}")
-    cloud.before_request()
-    result = route.handler(cloud, region, params)
-    if not route.read_only:
-        cloud.after_change()
-        return result, cloud.faults.take_drop(route.operation.name)
-    return result, False
+    with cloud.lock:
+        cloud.before_request()
+        result = route.handler(cloud, region, params)
+        if not route.read_only:
+            cloud.after_change()
+            return result, cloud.faults.take_drop(route.operation.name)
+        return result, False
 
 
 def _request_params(request: Request, body: bytes) -> dict:

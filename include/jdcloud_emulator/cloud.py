@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from include.jdcloud_emulator.dataplane import DataPlane, SimulatedDataPlane
 from include.jdcloud_emulator.faults import Faults
 from include.jdcloud_emulator.models.assistant import AssistantBackend
@@ -28,7 +30,19 @@ class EmulatedCloud:
         self.vm = VmBackend(self)
         self.bgw = BgwBackend(self)
         self.assistant = AssistantBackend(self)
-        self.dataplane: DataPlane = SimulatedDataPlane(self)
+        self.lock = threading.RLock()  # held by each API call and by the real data plane's reads of the state
+        self.dataplane: DataPlane = self._dataplane(settings.dataplane)
+
+    def _dataplane(self, kind: str) -> DataPlane:
+        if kind == "real":
+            from include.jdcloud_emulator.realplane import RealDataPlane  # imports vici; needs root and strongSwan
+
+            return RealDataPlane(self)
+        return SimulatedDataPlane(self)
+
+    def close(self) -> None:
+        """Release the data plane (the real one's namespaces and charons)."""
+        self.dataplane.close()
 
     def now(self) -> float:
         return self.clock.now()
@@ -58,8 +72,10 @@ class EmulatedCloud:
             self.store.save(self.state)
 
     def reset(self) -> None:
-        self.state = EmulatorState()
-        self.ids.clear_presets()
-        self.faults.forget_calls()
-        if self.store:
-            self.store.save(self.state)
+        with self.lock:
+            self.state = EmulatorState()
+            self.ids.clear_presets()
+            self.faults.forget_calls()
+            if self.store:
+                self.store.save(self.state)
+        self.dataplane.reconcile(self.now())

@@ -77,7 +77,8 @@ class LatencyUpdate(BaseModel):
 
 @control_router.get("/health")
 def health(request: Request) -> dict:
-    return {"status": "ok", "time_scale": request.app.state.cloud.settings.time_scale}
+    settings = request.app.state.cloud.settings
+    return {"status": "ok", "time_scale": settings.time_scale, "dataplane": settings.dataplane}
 
 
 @control_router.post("/reset")

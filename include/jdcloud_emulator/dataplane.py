@@ -1,8 +1,8 @@
 """The emulator's data plane: whether tunnels come up and whether a ping crosses the interconnect.
 
 ``DataPlane`` is the interface the control-plane models call. ``SimulatedDataPlane`` derives the
-answers from the stored resources; a real-packet implementation (strongSwan in network namespaces, see
-``ipsec-netns-recipe.md``) can implement the same three methods.
+answers from the stored resources; ``realplane.RealDataPlane`` (``--dataplane real``) builds them as network
+namespaces with strongSwan tunnels and answers from real SAs and real pings.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from include.jdcloud_emulator.models.state import IKE_IPSEC_FIELDS, Instance, VpnTunnel
+from include.jdcloud_emulator.models.state import IKE_IPSEC_FIELDS, Instance, InvocationResult, VpnTunnel
 from include.jdcloud_emulator.settings import INTER_REGION_RTT_MS, INTRA_REGION_RTT_MS
 
 if TYPE_CHECKING:
@@ -22,6 +22,18 @@ if TYPE_CHECKING:
 IKE_PROPOSAL = ("ike_key_exchange", "ike_cipher", "ike_auth")
 IPSEC_PROPOSAL = ("ipsec_cipher", "ipsec_auth", "ipsec_key_exchange")
 assert set(IKE_PROPOSAL + IPSEC_PROPOSAL) <= set(IKE_IPSEC_FIELDS)
+
+
+@dataclass(frozen=True)
+class PingRequest:
+    """What the guest's ``ping`` was asked for: ``-c``, ``-s``, ``-M do`` and ``-W`` (seconds to wait for a reply,
+    None: not given)."""
+
+    destination: str
+    count: int = 4
+    size: int = 56
+    dont_fragment: bool = False
+    reply_wait_s: float | None = None
 
 
 @dataclass
@@ -68,8 +80,16 @@ class DataPlane(ABC):
         """Return ``UP`` when the tunnel's IPsec SAs are established at ``now``, else ``DOWN``."""
 
     @abstractmethod
-    def ping(self, source: Instance, destination_ip: str, count: int, start_at: float, interval_s: float) -> PingResult:
-        """Send ``count`` echo requests from ``source`` starting at ``start_at``."""
+    def ping(self, result: InvocationResult, source: Instance, request: PingRequest, interval_s: float) -> None:
+        """Send ``request.count`` echo requests from ``source`` from ``result.start_at`` on.
+
+        Fills ``result``'s exit code, output and ``end_at``, at once or, when the pings really run, once they
+        are done (``end_at`` is None until then).
+        """
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release what the data plane holds."""
 
 
 class SimulatedDataPlane(DataPlane):
@@ -77,6 +97,9 @@ class SimulatedDataPlane(DataPlane):
 
     def __init__(self, cloud: EmulatedCloud) -> None:
         self.cloud = cloud
+
+    def close(self) -> None:
+        """Nothing to release: no packets, no processes."""
 
     # ------------------------------------------------------------------ tunnels
 
@@ -142,7 +165,17 @@ class SimulatedDataPlane(DataPlane):
 
     # ------------------------------------------------------------------ packets
 
-    def ping(self, source: Instance, destination_ip: str, count: int, start_at: float, interval_s: float) -> PingResult:
+    def ping(self, result: InvocationResult, source: Instance, request: PingRequest, interval_s: float) -> None:
+        """The model decides each echo by the hops on the way; it knows no MTU, so size and DF do not matter."""
+        echoes = self.echoes(source, request.destination, request.count, result.start_at, interval_s)
+        result.exit_code = 0 if echoes.received else 1
+        result.output = echoes.iputils_output(1.0)
+        result.end_at = result.start_at + request.count * interval_s
+
+    def echoes(
+        self, source: Instance, destination_ip: str, count: int, start_at: float, interval_s: float
+    ) -> PingResult:
+        """What each of ``count`` echo requests from ``source`` from ``start_at`` on would meet."""
         rtts: list[float | None] = []
         reason = None
         for seq in range(count):

@@ -101,7 +101,8 @@ class EmulatorProcess(EmulatorAddress):
 
     Output goes to ``log_path`` (stdout and stderr), or to ``stdout_path`` and ``stderr_path``, or when none is
     given to a temporary file removed by :meth:`stop`. ``args`` are more CLI flags (``--state``, ``--faults``,
-    ``--seed``); ``env`` replaces the inherited environment (the repo is put on ``PYTHONPATH`` either way);
+    ``--seed``); ``dataplane`` is ``model`` or ``real`` (``--dataplane``); ``env`` replaces the inherited
+    environment (the repo is put on ``PYTHONPATH`` either way);
     ``start_new_session`` and ``preexec_fn`` are passed to :class:`subprocess.Popen`.
 
     :meth:`start` (or ``with``) launches it and waits for ``/emulator-api/health``; :meth:`stop` SIGTERMs it,
@@ -114,6 +115,7 @@ class EmulatorProcess(EmulatorAddress):
         host: str = "127.0.0.1",
         port: int | None = None,
         time_scale: float = 1.0,
+        dataplane: str = "model",
         access_key: str = DEMO_ACCESS_KEY,
         secret_key: str = DEMO_SECRET_KEY,
         log_level: str = "warning",
@@ -151,6 +153,8 @@ class EmulatorProcess(EmulatorAddress):
             secret_key,
             "--log-level",
             log_level,
+            "--dataplane",
+            dataplane,
             *args,
         ]
         self.env = _with_repo_on_pythonpath(os.environ if env is None else env)

@@ -22,13 +22,13 @@ from include.jdcloud_emulator.exceptions import InvalidArgument, OutOfRange
 from include.jdcloud_emulator.models.bgw import Propagation, TunnelAddresses
 from include.jdcloud_emulator.models.state import BgwRoute, Command, CustomerGateway, RouteTableRule
 from include.jdcloud_emulator.models.vpc import RuleSpec
+from include.jdcloud_emulator.settings import PRIVATE_RANGES, EmulatorSettings
 
 Handler = Callable[[EmulatedCloud, str, dict], dict]
 T = TypeVar("T")
 
 NAME_RE = re.compile(r"^[\u4e00-\u9fa5A-Za-z0-9_-]{1,32}$")
 PSK_RE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
-PRIVATE_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 TUNNEL_IP_RANGES = tuple(
     ipaddress.IPv4Network(n) for n in ("169.254.0.0/20", "10.0.0.0/8", "192.168.0.0/16", "172.16.0.0/12")
 )
@@ -122,12 +122,12 @@ def check_cidr(field: str, value: Any) -> ipaddress.IPv4Network:
         raise InvalidArgument(f"{field} must be an IPv4 CIDR such as 10.0.0.0/16") from None
 
 
-def check_public_ipv4(field: str, value: Any) -> str:
+def check_public_ipv4(field: str, value: Any, settings: EmulatorSettings) -> str:
     try:
         address = ipaddress.IPv4Address(value)
     except (ValueError, TypeError):
         raise InvalidArgument(f"{field} must be an IPv4 address") from None
-    if not address.is_global:
+    if not settings.accepts_public_ip(address):
         raise InvalidArgument(f"{field} {value} is not a publicly routable IPv4 address")
     return str(address)
 
@@ -587,7 +587,7 @@ class BgwResponse(BaseResponse):
         cgw = self.cloud.bgw.create_customer_gateway(
             self.region,
             name=self._name("customerGatewayName"),
-            customer_ips=_customer_ips(self._required("customerIps")),
+            customer_ips=_customer_ips(self._required("customerIps"), self.cloud.settings),
             bgp_asn=check_int_range("bgpAsn", self._required("bgpAsn"), 65001, 65499),
             description=self._description(),
         )
@@ -608,7 +608,7 @@ class BgwResponse(BaseResponse):
             self.params["customerGatewayId"],
             name=self._name_change("customerGatewayName"),
             description=self._description_change(),
-            customer_ips=None if customer_ips is None else _customer_ips(customer_ips),
+            customer_ips=None if customer_ips is None else _customer_ips(customer_ips, self.cloud.settings),
             bgp_asn=self._get("bgpAsn"),
         )
         return {}
@@ -783,10 +783,10 @@ def _propagation(params: dict, vpc_id: str | None) -> Propagation:
     return Propagation(vpc_id, propagate_type, list(subnet_ids))
 
 
-def _customer_ips(value: Any) -> list[str]:
+def _customer_ips(value: Any, settings: EmulatorSettings) -> list[str]:
     if not isinstance(value, list) or len(value) not in CGW_IP_COUNTS:
         raise InvalidArgument("customerIps must hold 1, 2 or 4 IPv4 addresses")
-    ips = [check_public_ipv4("customerIps", ip) for ip in value]
+    ips = [check_public_ipv4("customerIps", ip, settings) for ip in value]
     if len(set(ips)) != len(ips):
         raise InvalidArgument("customerIps must not repeat an address")
     return ips

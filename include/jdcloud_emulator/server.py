@@ -30,6 +30,7 @@ class RunningEmulator(EmulatorAddress):
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        self.app.state.cloud.close()
 
 
 def start_in_thread(

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 
 DEMO_ACCESS_KEY = "JDC_EMULATOR_DEMO_AK"
 DEMO_SECRET_KEY = "emulator-demo-secret-key"
 
 REGIONS = ("cn-north-1", "cn-east-1", "cn-east-2", "cn-south-1")
+
+# Where each region's VPN connections get their two cloud public IPs on the model data plane (illustrative, not
+# JD's real ranges).
+CLOUD_IP_POOLS = {
+    "cn-north-1": ipaddress.IPv4Network("116.196.0.0/16"),
+    "cn-east-1": ipaddress.IPv4Network("114.67.0.0/16"),
+    "cn-east-2": ipaddress.IPv4Network("117.50.0.0/16"),
+    "cn-south-1": ipaddress.IPv4Network("116.198.0.0/16"),
+}
+# The real data plane puts every public address in a namespace, so it uses only the documentation ranges
+# (RFC 5737): no address that belongs to anyone ever appears on a link.
+TEST_NETS = tuple(ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
+TEST_NET_CLOUD_IP_POOLS = {
+    "cn-north-1": ipaddress.IPv4Network("192.0.2.0/25"),
+    "cn-east-1": ipaddress.IPv4Network("192.0.2.128/25"),
+    "cn-east-2": ipaddress.IPv4Network("198.51.100.0/24"),
+    "cn-south-1": ipaddress.IPv4Network("203.0.113.0/24"),
+}
+PRIVATE_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+DATAPLANES = ("model", "real")
 
 # Seconds each asynchronous thing takes on the emulated cloud, before --time-scale is applied.
 # Realistic orders of magnitude for JD Cloud; none of them is documented by JD Cloud.
@@ -50,7 +71,16 @@ class EmulatorSettings:
     time_scale: float = 1.0
     latencies: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_LATENCIES))
     seed: int = 0
+    dataplane: str = "model"  # or "real": network namespaces, strongSwan and ping (root only)
 
     def latency(self, name: str) -> float:
         """Return the scaled latency in seconds of the named transition."""
         return self.latencies[name] * self.time_scale
+
+    def cloud_ip_pool(self, region: str) -> ipaddress.IPv4Network:
+        """The network a VPN connection's cloud public IPs come from: TEST-NET on the real data plane."""
+        return (TEST_NET_CLOUD_IP_POOLS if self.dataplane == "real" else CLOUD_IP_POOLS)[region]
+
+    def accepts_public_ip(self, address: ipaddress.IPv4Address) -> bool:
+        """A customer gateway IP must be globally routable; the real data plane takes TEST-NET ones as well."""
+        return address.is_global or (self.dataplane == "real" and any(address in n for n in TEST_NETS))

@@ -172,9 +172,9 @@ def build_interconnect(
     return home, peer
 
 
-def run_ping(api: SdkClient, source: Site, target_ip: str, count: int = 4) -> dict:
-    """Ping through the cloud assistant and return the finished invocation instance."""
-    content = base64.b64encode(f"ping -c {count} {target_ip}".encode()).decode()
+def run_ping(api: SdkClient, source: Site, target_ip: str, count: int = 4, options: str = "") -> dict:
+    """Ping through the cloud assistant (``options``: more ping flags) and return the finished invocation instance."""
+    content = base64.b64encode(" ".join(["ping", "-c", str(count), *options.split(), target_ip]).encode()).decode()
     command_id = api.call("CreateCommand", source.region, commandName="ping", commandContent=content)["commandId"]
     invoke_id = api.call("InvokeCommand", source.region, commandId=command_id, instances=[source.instance_id])[
         "invokeId"

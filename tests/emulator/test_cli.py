@@ -26,7 +26,11 @@ REGION = "cn-north-1"
 def test_cli_serves_the_api(tmp_path):
     log = tmp_path / "emulator.log"
     with EmulatorProcess(time_scale=0.01, log_path=log) as emulator:
-        assert httpx.get(f"{emulator.url}/emulator-api/health").json() == {"status": "ok", "time_scale": 0.01}
+        assert httpx.get(f"{emulator.url}/emulator-api/health").json() == {
+            "status": "ok",
+            "time_scale": 0.01,
+            "dataplane": "model",
+        }
         api = SdkClient(emulator.endpoint, DEMO_ACCESS_KEY, DEMO_SECRET_KEY)
         bgw_id = api.call("CreateBgw", REGION, bgwName="from-cli")["bgwId"]
         assert api.call("DescribeBgw", REGION, bgwId=bgw_id)["bgw"]["bgwName"] == "from-cli"
@@ -88,7 +92,7 @@ def test_process_separate_outputs_restart_and_connection(tmp_path):
     emulator = EmulatorProcess(
         time_scale=0.5, access_key="AK_P", secret_key="sk-p", log_level="info", stdout_path=out, stderr_path=err
     )
-    assert emulator.start() == {"status": "ok", "time_scale": 0.5}
+    assert emulator.start() == {"status": "ok", "time_scale": 0.5, "dataplane": "model"}
     first_pid = emulator.pid
     try:
         assert emulator.endpoint == f"127.0.0.1:{emulator.port}" and emulator.url == f"http://{emulator.endpoint}"

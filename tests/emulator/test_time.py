@@ -102,7 +102,7 @@ def test_lifecycle_timings_scale_with_time_scale(two_emulators):
 def test_time_scale_can_change_at_runtime(two_emulators):
     _, slow = two_emulators
     with httpx.Client(base_url=f"{slow.url}/emulator-api") as control:
-        assert control.get("/health").json() == {"status": "ok", "time_scale": 0.01}
+        assert control.get("/health").json() == {"status": "ok", "time_scale": 0.01, "dataplane": "model"}
         control.patch("/latencies", json={"time_scale": 0.001}).raise_for_status()
         assert control.get("/latencies").json()["time_scale"] == 0.001
     assert _seconds_to_running(slow) < DEFAULT_LATENCIES["vm_boot"] * 0.01

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import shlex
 
+from include.jdcloud_emulator.dataplane import PingRequest
 from include.jdcloud_emulator.models.core import RegionalBackend, apply_filters, iso
 from include.jdcloud_emulator.models.state import Command, Instance, Invocation, InvocationResult
 
@@ -83,51 +84,43 @@ class AssistantBackend(RegionalBackend):
 
     def _run(self, instance: Instance, script: str, start_at: float) -> InvocationResult:
         online = self.cloud.vm.status(instance, start_at) == "running"
-        exit_code, output, duration = (1, "", 0.0)
-        if online:
-            exit_code, output, duration = self.execute(instance, script, start_at)
-        return InvocationResult(
+        result = InvocationResult(
             instance_id=instance.instance_id,
             instance_name=instance.instance_name,
             agent_online=online,
-            exit_code=exit_code,
-            output=output,
+            exit_code=1,
+            output="",
             start_at=start_at,
-            end_at=start_at + duration,
+            end_at=start_at,
         )
+        if online:
+            self.execute(result, instance, script)
+        return result
 
-    def execute(self, instance: Instance, script: str, start_at: float) -> tuple[int, str, float]:
-        """Run the few commands the emulated guest knows: ``ping``, ``hostname`` and ``echo``."""
+    def execute(self, result: InvocationResult, instance: Instance, script: str) -> None:
+        """Run the few commands the emulated guest knows: ``ping`` (on the data plane), ``hostname`` and ``echo``."""
         try:
             argv = shlex.split(script.strip())
         except ValueError:
-            return 2, "sh: syntax error\n", 0.0
+            result.exit_code, result.output = 2, "sh: syntax error\n"
+            return
         if not argv:
-            return 0, "", 0.0
-        if argv[0] == "ping":
-            return self._ping(instance, argv[1:], start_at)
-        if argv[0] == "hostname":
-            return 0, instance.hostname + "\n", 0.0
-        if argv[0] == "echo":
-            return 0, " ".join(argv[1:]) + "\n", 0.0
-        return 127, f"sh: {argv[0]}: command not found\n", 0.0
+            result.exit_code = 0
+        elif argv[0] == "ping":
+            self._ping(result, instance, argv[1:])
+        elif argv[0] == "hostname":
+            result.exit_code, result.output = 0, instance.hostname + "\n"
+        elif argv[0] == "echo":
+            result.exit_code, result.output = 0, " ".join(argv[1:]) + "\n"
+        else:
+            result.exit_code, result.output = 127, f"sh: {argv[0]}: command not found\n"
 
-    def _ping(self, instance: Instance, args: list[str], start_at: float) -> tuple[int, str, float]:
-        count, destination = 4, None
-        it = iter(args)
-        for arg in it:
-            if arg == "-c":
-                count = int(next(it, "4"))
-            elif arg in ("-W", "-i", "-s", "-w"):
-                next(it, None)
-            elif not arg.startswith("-"):
-                destination = arg
-        if destination is None or count < 1:
-            return 2, "ping: usage error: Destination address required\n", 0.0
-        interval = self.cloud.latency("ping_interval")
-        result = self.cloud.dataplane.ping(instance, destination, count, start_at, interval)
-        exit_code = 0 if result.received else 1
-        return exit_code, result.iputils_output(1.0), count * interval
+    def _ping(self, result: InvocationResult, instance: Instance, args: list[str]) -> None:
+        request = parse_ping(args)
+        if request is None:
+            result.exit_code, result.output = 2, "ping: usage error: Destination address required\n"
+            return
+        self.cloud.dataplane.ping(result, instance, request, self.cloud.latency("ping_interval"))
 
     def invocation_json(self, invocation: Invocation) -> dict:
         now = self.cloud.now()
@@ -166,12 +159,40 @@ class AssistantBackend(RegionalBackend):
         return [i for i in selected if status is None or self.status(i, now) == status]
 
 
+def parse_ping(args: list[str]) -> PingRequest | None:
+    """The iputils options the guest honours (``-c``, ``-s``, ``-M do``, ``-W``); None without a destination."""
+    fields: dict = {}
+    destination = None
+    it = iter(args)
+    try:
+        for arg in it:
+            if arg == "-c":
+                fields["count"] = int(next(it, "4"))
+            elif arg == "-s":
+                fields["size"] = int(next(it, "56"))
+            elif arg == "-M":
+                fields["dont_fragment"] = next(it, "") == "do"
+            elif arg == "-W":
+                fields["reply_wait_s"] = float(next(it, ""))
+            elif arg in ("-i", "-w"):
+                next(it, None)
+            elif not arg.startswith("-"):
+                destination = arg
+    except ValueError:
+        return None
+    request = PingRequest(destination=destination or "", **fields)
+    wait_ok = request.reply_wait_s is None or request.reply_wait_s > 0
+    if not destination or request.count < 1 or not 0 <= request.size <= 65507 or not wait_ok:
+        return None
+    return request
+
+
 def _result_status(result: InvocationResult, now: float) -> str:
     if now < result.start_at:
         return "pending"
     if not result.agent_online:
         return "failed"
-    if now < result.end_at:
+    if result.end_at is None or now < result.end_at:
         return "running"
     return "finish" if result.exit_code == 0 else "failed"
 

@@ -39,13 +39,6 @@ CONNECTIONS_PER_BGW = 10
 ATTACHMENTS_PER_BGW = 50
 STATIC_ROUTES_PER_BGW = 50
 PROPAGATED_ROUTE_PRIORITY = 100
-# Public pools the emulator allocates VPN connection cloud IPs from (illustrative, not JD's real ranges).
-CLOUD_IP_POOLS = {
-    "cn-north-1": ipaddress.IPv4Network("116.196.0.0/16"),
-    "cn-east-1": ipaddress.IPv4Network("114.67.0.0/16"),
-    "cn-east-2": ipaddress.IPv4Network("117.50.0.0/16"),
-    "cn-south-1": ipaddress.IPv4Network("116.198.0.0/16"),
-}
 
 
 class Propagation(NamedTuple):
@@ -325,7 +318,7 @@ class BgwBackend(RegionalBackend):
         )
 
     def _allocate_public_ip(self, region: str) -> str:
-        pool = CLOUD_IP_POOLS[region]
+        pool = self.cloud.settings.cloud_ip_pool(region)
         taken = set(self.state.allocated_public_ips)
         while True:
             ip = str(pool[2 + int(self.cloud.ids.random() * (pool.num_addresses - 4))])

@@ -87,7 +87,7 @@ class InvocationResult(BaseModel):
     exit_code: int
     output: str
     start_at: float
-    end_at: float
+    end_at: float | None  # None while a real ping still runs
 
 
 class Invocation(Resource, id_field="invoke_id", id_prefix="invoke"):
