@@ -50,6 +50,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 DAG_ID = "jdcloud_vpn_interconnect"
+DRILL_DAG_ID = "jdcloud_vpn_dr_drill"
+ARTIFACTS = REPO / "test-artifacts" / "browser"  # kept after the run (CI artifacts); gitignored
+RETRIED_TASK = "home_region.create_customer_gateway"
 START_TIMEOUT_S = 240
 RUN_TIMEOUT_S = 150
 STOP_TIMEOUT_S = 60
@@ -179,6 +182,34 @@ def _rest(banner: Banner) -> Iterator[httpx.Client]:
         yield client
 
 
+def _tunnel_psk(banner: Banner) -> str:
+    """The PSK the build gave the tunnels, read from the emulator (the cloud stores it)."""
+    state = httpx.get(f"{banner.emulator_url}/emulator-api/state", timeout=30).json()
+    psks = {t["psk"] for t in state["vpnTunnels"]}
+    assert len(psks) == 1 and len(next(iter(psks))) >= 8, "expected one generated PSK on every tunnel"
+    return psks.pop()
+
+
+def _run_drill(banner: Banner) -> Path:
+    """Unpause the drill, trigger it on the demo interconnect, wait for success; return its RTO chart's path."""
+    with _rest(banner) as rest:
+        rest.patch(f"/api/v2/dags/{DRILL_DAG_ID}", json={"is_paused": False}).raise_for_status()
+        run_id = rest.post(
+            f"/api/v2/dags/{DRILL_DAG_ID}/dagRuns", json={"logical_date": None, "conf": {"interconnect": banner.conf}}
+        ).json()["dag_run_id"]
+        deadline = time.monotonic() + 2 * RUN_TIMEOUT_S
+        while (state := rest.get(f"/api/v2/dags/{DRILL_DAG_ID}/dagRuns/{run_id}").json()["state"]) not in (
+            "success",
+            "failed",
+        ):
+            assert time.monotonic() < deadline, f"drill {run_id} still {state}"
+            time.sleep(2)
+    assert state == "success", f"drill {run_id} {state}"
+    chart = Path(banner.conf["report_dir"]) / f"drill-history-{banner.conf['name']}.svg"
+    assert chart.exists(), chart
+    return chart
+
+
 @pytest.fixture(scope="module")
 def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("airflow-local")
@@ -197,14 +228,19 @@ def stack(stack_dir: Path) -> Iterator[tuple[StackCommand, Banner]]:
 
 
 @pytest.mark.browser
-@pytest.mark.timeout(420)  # includes the stack's start
+@pytest.mark.timeout(900)  # includes the stack's start and a DR drill
 def test_trigger_from_the_ui_form_and_watch_it_succeed(stack: tuple[StackCommand, Banner], tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
     from playwright.sync_api import expect, sync_playwright
 
     _, banner = stack
-    shots = tmp_path / "screenshots"
+    shots = ARTIFACTS
+    shots.mkdir(parents=True, exist_ok=True)
+    # A retried task to look at: the first CreateCustomerGateway calls get a 503 (nothing applied); the hook never
+    # resends a create after a 5xx, so each gateway task fails its first try and Airflow's retry creates it.
+    fault = {"operation_faults": [{"operation": "CreateCustomerGateway", "kind": "server_error", "count": 2}]}
+    httpx.put(f"{banner.emulator_url}/emulator-api/faults", json=fault, timeout=30).raise_for_status()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
             str(tmp_path / "chromium-profile"),
@@ -232,6 +268,8 @@ def test_trigger_from_the_ui_form_and_watch_it_succeed(stack: tuple[StackCommand
             expect(dialog.get_by_role("button", name=section, exact=True)).to_be_visible()
         dialog.get_by_role("button", name="Home site", exact=True).click()  # a section opens: a region drop-down
         expect(dialog.get_by_role("combobox", name=re.compile("Region")).first).to_be_visible()
+        expect(dialog.get_by_text("VPC id", exact=True).first).to_be_visible()  # a human title, not "Home Vpc Id"
+        expect(dialog.locator(f'input[value="{banner.conf["home"]["vpc_id"]}"]')).to_be_visible()  # the default
         submit = dialog.get_by_test_id("trigger-dag-submit")
         expect(submit).to_be_enabled()
         page.screenshot(path=shots / "1-trigger-form.png", full_page=True)
@@ -246,6 +284,14 @@ def test_trigger_from_the_ui_form_and_watch_it_succeed(stack: tuple[StackCommand
         state = page.locator(f'div:has(> h2:text-is("{run_id}")) > [data-testid="state-badge"]')
         expect(state).to_have_text("Success", timeout=RUN_TIMEOUT_S * 1000)
         page.screenshot(path=shots / "2-run-success-grid.png", full_page=True)
+        page.keyboard.press("g")  # the UI's shortcut from grid to graph
+        expect(page.locator(".react-flow")).to_be_visible()
+        page.screenshot(path=shots / "2b-run-success-graph.png", full_page=True)
+
+        # The retried task: its page lists both tries.
+        page.goto(f"{banner.url}/dags/{DAG_ID}/runs/{run_id}/tasks/{RETRIED_TASK}")
+        expect(page.get_by_text(RETRIED_TASK).first).to_be_visible()
+        page.screenshot(path=shots / "4-retried-task-tries.png", full_page=True)
 
         # A resource-creating task: its Details tab shows the extra link to the gateway's console page.
         page.goto(f"{banner.url}/dags/{DAG_ID}/runs/{run_id}/tasks/home_region.create_border_gateway")
@@ -254,6 +300,20 @@ def test_trigger_from_the_ui_form_and_watch_it_succeed(stack: tuple[StackCommand
         expect(console_link).to_be_visible()
         href = console_link.get_attribute("href")
         page.screenshot(path=shots / "3-task-extra-link.png", full_page=True)
+
+        # The Variables page lists the PSK's Variable, masked.
+        psk_key = f"jdcloud_vpn_psk_secret_{banner.conf['name']}"
+        page.goto(f"{banner.url}/variables")
+        expect(page.get_by_text(psk_key)).to_be_visible()
+        psk = _tunnel_psk(banner)
+        assert psk not in page.content(), "the Variables page shows the PSK"
+        page.screenshot(path=shots / "5-variables-psk-masked.png", full_page=True)
+
+        # A DR drill of the same interconnect (REST), then its report's RTO chart in the browser.
+        drill_chart = _run_drill(banner)
+        page.goto(drill_chart.as_uri())
+        expect(page.locator("svg").first).to_be_visible()
+        page.screenshot(path=shots / "6-drill-rto-chart.png", full_page=True)
         browser.close()
 
     print(f"\n[browser] run {run_id}: Success; screenshots in {shots}")
@@ -261,6 +321,9 @@ def test_trigger_from_the_ui_form_and_watch_it_succeed(stack: tuple[StackCommand
     with _rest(banner) as rest:
         run = rest.get(f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}").json()
     assert run["state"] == "success" and run["run_type"] == "manual"
+    with _rest(banner) as rest:
+        tries = rest.get(f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{RETRIED_TASK}/tries").json()
+    assert [t["state"] for t in tries["task_instances"]] == ["failed", "success"], tries
     for side in ("home", "peer"):
         assert run["conf"][f"{side}_vpc_id"] == banner.conf[side]["vpc_id"], run["conf"]
     # ... and the link names the border gateway the emulator holds under the interconnect's name.
@@ -269,7 +332,9 @@ def test_trigger_from_the_ui_form_and_watch_it_succeed(stack: tuple[StackCommand
     assert len(gateways) == 1, state["bgws"]
     assert href.startswith("https://cns-console.jdcloud.com/"), href
     assert f"id={gateways[0]['bgwId']}" in href and "regionId=cn-north-1" in href, href
-    for name in ("1-trigger-form.png", "2-run-success-grid.png", "3-task-extra-link.png"):
+    shots_taken = ("1-trigger-form.png", "2-run-success-grid.png", "2b-run-success-graph.png", "3-task-extra-link.png")
+    shots_taken += ("4-retried-task-tries.png", "5-variables-psk-masked.png", "6-drill-rto-chart.png")
+    for name in shots_taken:
         assert (shots / name).stat().st_size > 10_000, name
 
 
