@@ -133,10 +133,8 @@ def build_steps(*, create_probes: bool, ping_count: int) -> list[Step]:
         Step(f"tunnel_{i}_up", tuple(f"create_vpn_tunnel_{side}_{i}" for side in SIDES), (("tunnel_negotiation", 1),))
         for i in TUNNELS
     ]
-    path = tuple(
-        [f"tunnel_{i}_up" for i in TUNNELS]
-        + [f"{prefix}_{side}" for side in SIDES for prefix in ("probe_vm_running", "route_learned", "subnets_propagated")]
-    )
+    ready = ("probe_vm_running", "route_learned", "subnets_propagated")
+    path = tuple([f"tunnel_{i}_up" for i in TUNNELS] + [f"{prefix}_{side}" for side in SIDES for prefix in ready])
     for source, target in DIRECTIONS:
         steps += [
             Step(f"create_command_{source}_to_{target}"),
