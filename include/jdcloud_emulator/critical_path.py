@@ -26,11 +26,15 @@ class Step:
     :param name: unique step name
     :param needs: steps that must have ended before the call is accepted (or, for a ping, can succeed)
     :param waits: ``(latency name, times)`` the step waits out after its call, e.g. ``("ping_interval", 4)``
+    :param operation: the mutating API operation it calls; empty for a cloud event that is only waited out
+    :param reads: describe calls that confirm its end (one per resource a build must see in its final state)
     """
 
     name: str
     needs: tuple[str, ...] = ()
     waits: tuple[tuple[str, float], ...] = ()
+    operation: str = ""
+    reads: int = 0
 
     def duration(self, latencies: Mapping[str, float]) -> float:
         """Seconds from the call to the end of the step, with ``latencies`` (already time-scaled)."""
@@ -99,51 +103,72 @@ def _other(side: str) -> str:
 def build_steps(*, create_probes: bool, ping_count: int) -> list[Step]:
     """The steps of one interconnect build, from two VPCs with a subnet each to both pings passed.
 
-    :param create_probes: the build launches the probe VMs (they boot); otherwise they are already running
+    :param create_probes: the build launches the probe VMs (they boot, and are deleted after the pings);
+        otherwise they are already running
     :param ping_count: echo requests per ping (one every ``ping_interval``)
     """
     steps: list[Step] = []
     for side in SIDES:
         other = _other(side)
+        bgw, cgw, vpn = f"create_bgw_{side}", f"create_customer_gateway_{side}", f"create_vpn_connection_{side}"
+        attachment = f"create_vpc_attachment_{side}"
         steps += [
-            Step(f"create_bgw_{side}"),
-            Step(f"create_customer_gateway_{side}"),
-            Step(f"create_vpc_attachment_{side}", (f"create_bgw_{side}",), (("attachment_create", 1),)),
+            Step(bgw, operation="CreateBgw"),
+            Step(cgw, operation="CreateCustomerGateway"),
+            Step(attachment, (bgw,), (("attachment_create", 1),), "CreateVpcAttachment", reads=1),
             # The border gateway learns the VPC's subnets (propagated routes) a moment after the attachment.
-            Step(f"subnets_propagated_{side}", (f"create_vpc_attachment_{side}",), (("attachment_propagation", 1),)),
-            Step(f"create_vpn_connection_{side}", (f"create_bgw_{side}", f"create_customer_gateway_{side}")),
+            Step(f"subnets_propagated_{side}", (attachment,), (("attachment_propagation", 1),)),
+            Step(vpn, (bgw, cgw), operation="CreateVpnConnection"),
             # The connection shows (and accepts tunnels on) its two cloud IPs once provisioned.
-            Step(f"cloud_ips_{side}", (f"create_vpn_connection_{side}",), (("vpn_connection_provision", 1),)),
-            Step(f"point_customer_gateway_{side}", (f"create_customer_gateway_{side}", f"cloud_ips_{other}")),
-            Step(f"create_static_route_{side}", (f"create_bgw_{side}", f"create_vpn_connection_{side}")),
+            Step(f"cloud_ips_{side}", (vpn,), (("vpn_connection_provision", 1),), reads=1),
+            Step(f"point_customer_gateway_{side}", (cgw, f"cloud_ips_{other}"), operation="ModifyCustomerGateway"),
+            Step(f"create_static_route_{side}", (bgw, vpn), operation="CreateBgwRoute"),
             # The VPC route table learns the static route once the route exists and the attachment is active.
             Step(
                 f"route_learned_{side}",
-                (f"create_static_route_{side}", f"create_vpc_attachment_{side}"),
+                (f"create_static_route_{side}", attachment),
                 (("route_propagation", 1),),
+                reads=1,
             ),
-            Step(f"probe_vm_running_{side}", (), (("vm_boot", 1),) if create_probes else ()),
+            Step(f"probe_vm_running_{side}", (), (("vm_boot", 1),), "CreateInstances", reads=1)
+            if create_probes
+            else Step(f"probe_vm_running_{side}"),
         ]
         steps += [
-            Step(f"create_vpn_tunnel_{side}_{i}", (f"cloud_ips_{side}", f"point_customer_gateway_{side}"))
+            Step(
+                f"create_vpn_tunnel_{side}_{i}",
+                (f"cloud_ips_{side}", f"point_customer_gateway_{side}"),
+                operation="CreateVpnTunnel",
+            )
             for i in TUNNELS
         ]
     # A tunnel pair negotiates once both mirror ends exist (each on a customer gateway naming the other's IP).
     steps += [
-        Step(f"tunnel_{i}_up", tuple(f"create_vpn_tunnel_{side}_{i}" for side in SIDES), (("tunnel_negotiation", 1),))
+        Step(
+            f"tunnel_{i}_up",
+            tuple(f"create_vpn_tunnel_{side}_{i}" for side in SIDES),
+            (("tunnel_negotiation", 1),),
+            reads=len(SIDES),
+        )
         for i in TUNNELS
     ]
     ready = ("probe_vm_running", "route_learned", "subnets_propagated")
     path = tuple([f"tunnel_{i}_up" for i in TUNNELS] + [f"{prefix}_{side}" for side in SIDES for prefix in ready])
-    for source, target in DIRECTIONS:
+    pings = [f"ping_{source}_to_{target}" for source, target in DIRECTIONS]
+    for (source, target), ping in zip(DIRECTIONS, pings, strict=True):
+        command = f"create_command_{source}_to_{target}"
         steps += [
-            Step(f"create_command_{source}_to_{target}"),
+            Step(command, operation="CreateCommand"),
             Step(
-                f"ping_{source}_to_{target}",
-                (*path, f"create_command_{source}_to_{target}"),
+                ping,
+                (*path, command),
                 (("invocation_start", 1), ("ping_interval", ping_count)),
+                "InvokeCommand",
+                reads=1,
             ),
         ]
+    if create_probes:
+        steps += [Step(f"delete_probe_vm_{side}", tuple(pings), operation="DeleteInstance") for side in SIDES]
     return steps
 
 
@@ -155,26 +180,39 @@ def teardown_steps(*, delete_probes: bool) -> list[Step]:
     steps: list[Step] = []
     for side in SIDES:
         tunnels = [f"delete_vpn_tunnel_{side}_{i}" for i in TUNNELS]
-        steps += [Step(f"tunnel_admin_down_{side}_{i}") for i in TUNNELS]
+        vpn, attachment = f"delete_vpn_connection_{side}", f"delete_vpc_attachment_{side}"
+        steps += [Step(f"tunnel_admin_down_{side}_{i}", operation="ModifyAdminStatus") for i in TUNNELS]
         # A tunnel set DOWN can be deleted only after the tunnel_admin_down hold.
         steps += [
-            Step(f"delete_vpn_tunnel_{side}_{i}", (f"tunnel_admin_down_{side}_{i}",), (("tunnel_admin_down", 1),))
-            for i in TUNNELS
+            Step(name, (f"tunnel_admin_down_{side}_{i}",), (("tunnel_admin_down", 1),), "DeleteVpnTunnel")
+            for i, name in zip(TUNNELS, tunnels, strict=True)
         ]
         steps += [
-            Step(f"delete_static_route_{side}"),
+            Step(f"delete_static_route_{side}", operation="DeleteBgwRoute"),
             Step(
-                f"delete_vpn_connection_{side}",
+                vpn,
                 (*tunnels, f"delete_static_route_{side}"),
                 (("vpn_connection_delete", 1),),
+                "DeleteVpnConnection",
+                reads=1,
             ),
-            Step(f"delete_customer_gateway_{side}", (f"delete_vpn_connection_{side}",)),
-            Step(f"delete_vpc_attachment_{side}", (), (("attachment_delete", 1),)),
-            Step(f"delete_bgw_{side}", (f"delete_vpc_attachment_{side}", f"delete_vpn_connection_{side}")),
-            Step(f"delete_probe_vm_{side}", (), (("vm_delete", 1),) if delete_probes else ()),
+            Step(f"delete_customer_gateway_{side}", (vpn,), operation="DeleteCustomerGateway"),
+            Step(attachment, (), (("attachment_delete", 1),), "DeleteVpcAttachment", reads=1),
+            Step(f"delete_bgw_{side}", (attachment, vpn), operation="DeleteBgw"),
         ]
-    steps += [Step(f"delete_command_{source}_to_{target}") for source, target in DIRECTIONS]
+        if delete_probes:
+            steps.append(Step(f"delete_probe_vm_{side}", (), (("vm_delete", 1),), "DeleteInstance", reads=1))
+    steps += [Step(f"delete_command_{source}_to_{target}", operation="DeleteCommands") for source, target in DIRECTIONS]
     return steps
+
+
+def minimal_calls(steps: Iterable[Step]) -> dict[str, int]:
+    """The fewest API calls that take ``steps`` safely: each mutation, one idempotency lookup before it (so a
+    retry adopts instead of duplicating), and the reads that confirm each awaited end."""
+    steps = list(steps)
+    mutations = sum(1 for step in steps if step.operation)
+    reads = sum(step.reads for step in steps)
+    return {"mutations": mutations, "lookups": mutations, "reads": reads, "total": 2 * mutations + reads}
 
 
 def lower_bound(steps: Iterable[Step], latencies: Mapping[str, float], time_scale: float = 1.0) -> float:

@@ -9,6 +9,7 @@ from include.jdcloud_emulator.critical_path import (
     build_steps,
     critical_path,
     lower_bound,
+    minimal_calls,
     teardown_steps,
 )
 from include.jdcloud_emulator.settings import DEFAULT_LATENCIES
@@ -76,3 +77,17 @@ def test_teardown_bound_is_the_hand_sum() -> None:
     vm_delete (8), so 8 with probes to delete, 7 without."""
     assert lower_bound(teardown_steps(delete_probes=True), DEFAULT_LATENCIES) == 8
     assert lower_bound(teardown_steps(delete_probes=False), DEFAULT_LATENCIES) == 2 + 5
+
+
+def test_minimal_calls_of_a_build_are_the_hand_count() -> None:
+    """Mutations per side: border gateway, customer gateway, VPC attachment, VPN connection, pointing the customer
+    gateway, static route, 2 tunnels, ping command, invocation = 10, x 2 sides = 20 (+ 2 probe VMs launched and
+    2 deleted = 24); one lookup each; reads: 2 attachments active, 2 connections' IPs, 4 tunnels UP, 2 route
+    tables, 2 invocations = 12 (+ 2 VMs running = 14)."""
+    assert minimal_calls(build_steps(create_probes=False, ping_count=4)) == {
+        "mutations": 20,
+        "lookups": 20,
+        "reads": 12,
+        "total": 52,
+    }
+    assert minimal_calls(build_steps(create_probes=True, ping_count=4))["total"] == 24 + 24 + 14
