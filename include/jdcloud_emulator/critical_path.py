@@ -26,14 +26,14 @@ class Step:
     :param name: unique step name
     :param needs: steps that must have ended before the call is accepted (or, for a ping, can succeed)
     :param waits: ``(latency name, times)`` the step waits out after its call, e.g. ``("ping_interval", 4)``
-    :param operation: the mutating API operation it calls; empty for a cloud event that is only waited out
+    :param operations: the mutating API calls it makes, in order; none for a cloud event that is only waited out
     :param reads: describe calls that confirm its end (one per resource a build must see in its final state)
     """
 
     name: str
     needs: tuple[str, ...] = ()
     waits: tuple[tuple[str, float], ...] = ()
-    operation: str = ""
+    operations: tuple[str, ...] = ()
     reads: int = 0
 
     def duration(self, latencies: Mapping[str, float]) -> float:
@@ -113,16 +113,16 @@ def build_steps(*, create_probes: bool, ping_count: int) -> list[Step]:
         bgw, cgw, vpn = f"create_bgw_{side}", f"create_customer_gateway_{side}", f"create_vpn_connection_{side}"
         attachment = f"create_vpc_attachment_{side}"
         steps += [
-            Step(bgw, operation="CreateBgw"),
-            Step(cgw, operation="CreateCustomerGateway"),
-            Step(attachment, (bgw,), (("attachment_create", 1),), "CreateVpcAttachment", reads=1),
+            Step(bgw, operations=("CreateBgw",)),
+            Step(cgw, operations=("CreateCustomerGateway",)),
+            Step(attachment, (bgw,), (("attachment_create", 1),), ("CreateVpcAttachment",), reads=1),
             # The border gateway learns the VPC's subnets (propagated routes) a moment after the attachment.
             Step(f"subnets_propagated_{side}", (attachment,), (("attachment_propagation", 1),)),
-            Step(vpn, (bgw, cgw), operation="CreateVpnConnection"),
+            Step(vpn, (bgw, cgw), operations=("CreateVpnConnection",)),
             # The connection shows (and accepts tunnels on) its two cloud IPs once provisioned.
             Step(f"cloud_ips_{side}", (vpn,), (("vpn_connection_provision", 1),), reads=1),
-            Step(f"point_customer_gateway_{side}", (cgw, f"cloud_ips_{other}"), operation="ModifyCustomerGateway"),
-            Step(f"create_static_route_{side}", (bgw, vpn), operation="CreateBgwRoute"),
+            Step(f"point_customer_gateway_{side}", (cgw, f"cloud_ips_{other}"), operations=("ModifyCustomerGateway",)),
+            Step(f"create_static_route_{side}", (bgw, vpn), operations=("CreateBgwRoute",)),
             # The VPC route table learns the static route once the route exists and the attachment is active.
             Step(
                 f"route_learned_{side}",
@@ -130,7 +130,7 @@ def build_steps(*, create_probes: bool, ping_count: int) -> list[Step]:
                 (("route_propagation", 1),),
                 reads=1,
             ),
-            Step(f"probe_vm_running_{side}", (), (("vm_boot", 1),), "CreateInstances", reads=1)
+            Step(f"probe_vm_running_{side}", (), (("vm_boot", 1),), ("CreateInstances",), reads=1)
             if create_probes
             else Step(f"probe_vm_running_{side}"),
         ]
@@ -138,7 +138,7 @@ def build_steps(*, create_probes: bool, ping_count: int) -> list[Step]:
             Step(
                 f"create_vpn_tunnel_{side}_{i}",
                 (f"cloud_ips_{side}", f"point_customer_gateway_{side}"),
-                operation="CreateVpnTunnel",
+                operations=("CreateVpnTunnel",),
             )
             for i in TUNNELS
         ]
@@ -155,20 +155,15 @@ def build_steps(*, create_probes: bool, ping_count: int) -> list[Step]:
     ready = ("probe_vm_running", "route_learned", "subnets_propagated")
     path = tuple([f"tunnel_{i}_up" for i in TUNNELS] + [f"{prefix}_{side}" for side in SIDES for prefix in ready])
     pings = [f"ping_{source}_to_{target}" for source, target in DIRECTIONS]
-    for (source, target), ping in zip(DIRECTIONS, pings, strict=True):
-        command = f"create_command_{source}_to_{target}"
-        steps += [
-            Step(command, operation="CreateCommand"),
-            Step(
-                ping,
-                (*path, command),
-                (("invocation_start", 1), ("ping_interval", ping_count)),
-                "InvokeCommand",
-                reads=1,
-            ),
-        ]
+    # A ping creates its command (no need of its own) and invokes it.
+    steps += [
+        Step(
+            ping, path, (("invocation_start", 1), ("ping_interval", ping_count)), ("CreateCommand", "InvokeCommand"), 1
+        )
+        for ping in pings
+    ]
     if create_probes:
-        steps += [Step(f"delete_probe_vm_{side}", tuple(pings), operation="DeleteInstance") for side in SIDES]
+        steps += [Step(f"delete_probe_vm_{side}", tuple(pings), operations=("DeleteInstance",)) for side in SIDES]
     return steps
 
 
@@ -181,14 +176,14 @@ def teardown_steps(*, delete_probes: bool) -> list[Step]:
     for side in SIDES:
         tunnels = [f"delete_vpn_tunnel_{side}_{i}" for i in TUNNELS]
         vpn, attachment = f"delete_vpn_connection_{side}", f"delete_vpc_attachment_{side}"
-        steps += [Step(f"tunnel_admin_down_{side}_{i}", operation="ModifyAdminStatus") for i in TUNNELS]
+        steps += [Step(f"tunnel_admin_down_{side}_{i}", operations=("ModifyAdminStatus",)) for i in TUNNELS]
         # A tunnel set DOWN can be deleted only after the tunnel_admin_down hold.
         steps += [
-            Step(name, (f"tunnel_admin_down_{side}_{i}",), (("tunnel_admin_down", 1),), "DeleteVpnTunnel")
+            Step(name, (f"tunnel_admin_down_{side}_{i}",), (("tunnel_admin_down", 1),), ("DeleteVpnTunnel",))
             for i, name in zip(TUNNELS, tunnels, strict=True)
         ]
         steps += [
-            Step(f"delete_static_route_{side}", operation="DeleteBgwRoute"),
+            Step(f"delete_static_route_{side}", operations=("DeleteBgwRoute",)),
             Step(
                 vpn,
                 (*tunnels, f"delete_static_route_{side}"),
@@ -196,13 +191,15 @@ def teardown_steps(*, delete_probes: bool) -> list[Step]:
                 "DeleteVpnConnection",
                 reads=1,
             ),
-            Step(f"delete_customer_gateway_{side}", (vpn,), operation="DeleteCustomerGateway"),
-            Step(attachment, (), (("attachment_delete", 1),), "DeleteVpcAttachment", reads=1),
-            Step(f"delete_bgw_{side}", (attachment, vpn), operation="DeleteBgw"),
+            Step(f"delete_customer_gateway_{side}", (vpn,), operations=("DeleteCustomerGateway",)),
+            Step(attachment, (), (("attachment_delete", 1),), ("DeleteVpcAttachment",), reads=1),
+            Step(f"delete_bgw_{side}", (attachment, vpn), operations=("DeleteBgw",)),
         ]
         if delete_probes:
-            steps.append(Step(f"delete_probe_vm_{side}", (), (("vm_delete", 1),), "DeleteInstance", reads=1))
-    steps += [Step(f"delete_command_{source}_to_{target}", operation="DeleteCommands") for source, target in DIRECTIONS]
+            steps.append(Step(f"delete_probe_vm_{side}", (), (("vm_delete", 1),), ("DeleteInstance",), reads=1))
+    steps += [
+        Step(f"delete_command_{source}_to_{target}", operations=("DeleteCommands",)) for source, target in DIRECTIONS
+    ]
     return steps
 
 
@@ -210,7 +207,7 @@ def minimal_calls(steps: Iterable[Step]) -> dict[str, int]:
     """The fewest API calls that take ``steps`` safely: each mutation, one idempotency lookup before it (so a
     retry adopts instead of duplicating), and the reads that confirm each awaited end."""
     steps = list(steps)
-    mutations = sum(1 for step in steps if step.operation)
+    mutations = sum(len(step.operations) for step in steps)
     reads = sum(step.reads for step in steps)
     return {"mutations": mutations, "lookups": mutations, "reads": reads, "total": 2 * mutations + reads}
 
