@@ -300,9 +300,9 @@ STEP_OPERATIONS = {
     "CreateVpnConnection": "create_vpn_connection",
     "ModifyCustomerGateway": "point_customer_gateway",
     "CreateBgwRoute": "create_static_route",
-    "CreateInstances": "probe_vm_running",
+    "CreateInstances": "launch_probe_vm",
     "CreateVpnTunnel": "create_vpn_tunnel",
-    "InvokeCommand": "ping",
+    "InvokeCommand": "invoke_ping",
     "DeleteInstance": "delete_probe_vm",
 }
 WAIT_EVENTS = {
@@ -333,7 +333,7 @@ def step_call_times(conf: dict, requests: list[dict]) -> dict[str, float]:
         if prefix == "create_vpn_tunnel":
             tunnels[side] += 1
             name = f"{prefix}_{side}_{tunnels[side]}"
-        elif prefix == "ping":
+        elif prefix == "invoke_ping":
             name = f"{prefix}_{side}_to_{other[side]}"
         else:
             name = f"{prefix}_{side}"
@@ -457,9 +457,9 @@ def _task_of(step: str, tis: dict[str, dict]) -> str | None:
         "create_vpn_connection": "create_vpn_connection",
         "point_customer_gateway": "point_customer_gateway",
         "create_static_route": "add_static_route",
-        "probe_vm_running": "create_probe_vm",
+        "launch_probe_vm": "create_probe_vm",
         "create_vpn_tunnel": "create_vpn_tunnel",
-        "ping": "ping",
+        "invoke_ping": "ping",
     }
     for prefix, word in words.items():
         if not step.startswith(prefix + "_"):

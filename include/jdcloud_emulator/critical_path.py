@@ -5,8 +5,8 @@ latencies it waits out (``settings.DEFAULT_LATENCIES`` names). ``needs`` are the
 emulator's backends enforce them (``jdcloud-api.md`` sections 3-4, ``docs/emulator.md``), not the order a DAG
 happens to use: a static route needs its VPN connection to exist, not the tunnels UP; a tunnel needs its
 connection provisioned and its customer gateway pointed at the far side's cloud IPs; a ping needs both VMs
-running, the tunnels UP and the routes learned in both VPCs, not the other ping. API calls take no time here,
-so the longest path is a lower bound on any build, whatever orchestrates it.
+running, the tunnels UP and the routes learned in both VPCs when its invocation starts, not the other ping.
+API calls take no time here, so the longest path is a lower bound on any build, whatever orchestrates it.
 """
 
 from __future__ import annotations
@@ -130,9 +130,14 @@ def build_steps(*, create_probes: bool, ping_count: int) -> list[Step]:
                 (("route_propagation", 1),),
                 reads=1,
             ),
-            Step(f"probe_vm_running_{side}", (), (("vm_boot", 1),), ("CreateInstances",), reads=1)
-            if create_probes
-            else Step(f"probe_vm_running_{side}"),
+            # A probe VM exists from its launch and runs after vm_boot (an existing one: both at once).
+            Step(f"launch_probe_vm_{side}", operations=("CreateInstances",) if create_probes else ()),
+            Step(
+                f"probe_vm_running_{side}",
+                (f"launch_probe_vm_{side}",),
+                (("vm_boot", 1),) if create_probes else (),
+                reads=1 if create_probes else 0,
+            ),
         ]
         steps += [
             Step(
@@ -154,14 +159,21 @@ def build_steps(*, create_probes: bool, ping_count: int) -> list[Step]:
     ]
     ready = ("probe_vm_running", "route_learned", "subnets_propagated")
     path = tuple([f"tunnel_{i}_up" for i in TUNNELS] + [f"{prefix}_{side}" for side in SIDES for prefix in ready])
-    pings = [f"ping_{source}_to_{target}" for source, target in DIRECTIONS]
-    # A ping creates its command (no need of its own) and invokes it.
-    steps += [
-        Step(
-            ping, path, (("invocation_start", 1), ("ping_interval", ping_count)), ("CreateCommand", "InvokeCommand"), 1
-        )
-        for ping in pings
-    ]
+    pings = []
+    for source, target in DIRECTIONS:
+        # The invocation (its command created first) is accepted once the source VM exists; it starts
+        # invocation_start later, when the VMs must run and the path be open for every echo request.
+        invoke, ping = f"invoke_ping_{source}_to_{target}", f"ping_{source}_to_{target}"
+        steps += [
+            Step(
+                invoke,
+                (f"launch_probe_vm_{source}",),
+                (("invocation_start", 1),),
+                ("CreateCommand", "InvokeCommand"),
+            ),
+            Step(ping, (invoke, *path), (("ping_interval", ping_count),), reads=1),
+        ]
+        pings.append(ping)
     if create_probes:
         steps += [Step(f"delete_probe_vm_{side}", tuple(pings), operations=("DeleteInstance",)) for side in SIDES]
     return steps

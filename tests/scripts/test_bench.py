@@ -86,5 +86,5 @@ def test_step_call_times_map_calls_to_sides_by_region(bench: ModuleType) -> None
         "create_vpn_tunnel_home_1": 5,
         "create_vpn_tunnel_home_2": 6,
         "create_bgw_peer": 3,  # the first successful call
-        "ping_peer_to_home": 9,
+        "invoke_ping_peer_to_home": 9,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from include.jdcloud_emulator.critical_path import (
+    DIRECTIONS,
     Step,
     build_steps,
     critical_path,
@@ -47,25 +48,27 @@ def test_a_malformed_graph_is_refused(steps: list[Step], message: str) -> None:
 
 
 def test_build_bound_with_booting_probes_is_the_hand_sum() -> None:
-    """By hand, with the default latencies (s): the probe VMs boot (vm_boot 40), then a ping starts
-    (invocation_start 2) and sends 4 echo requests (4 x ping_interval 1): 40 + 2 + 4 = 46. The network path is
-    shorter: both VPN connections at once, provisioned (5), each customer gateway pointed at the other's IPs,
-    tunnels created on both sides, negotiated (20): 25, + the ping's 6 = 31; routes: attachment active (5) +
-    propagation (5) = 10. The two pings need each other not at all, so they overlap."""
+    """By hand, with the default latencies (s): the probe VMs boot (vm_boot 40); a ping invoked 2 s before
+    (invocation_start: the emulator judges the VM when the invocation starts) sends 4 echo requests
+    (4 x ping_interval 1): 40 + 4 = 44. The network path is shorter: both VPN connections at once, provisioned
+    (5), each customer gateway pointed at the other's IPs, tunnels created on both sides, negotiated (20): 25;
+    routes: attachment active (5) + propagation (5) = 10. The two pings need each other not at all."""
     path = critical_path(build_steps(create_probes=True, ping_count=4), DEFAULT_LATENCIES)
-    assert path.bound_s == 40 + 2 + 4
-    assert path.chain[0].startswith("probe_vm_running_") and path.chain[-1].startswith("ping_")
-    assert path.ends["ping_home_to_peer"] == path.ends["ping_peer_to_home"] == 46
+    assert path.bound_s == 40 + 4
+    chains = [[f"launch_probe_vm_{a}", f"probe_vm_running_{a}", f"ping_{a}_to_{b}"] for a, b in DIRECTIONS]
+    assert path.chain in chains
+    assert path.ends["ping_home_to_peer"] == path.ends["ping_peer_to_home"] == 44
     assert path.ends["tunnel_1_up"] == 5 + 20
     assert path.ends["route_learned_home"] == 5 + 5
 
 
 def test_build_bound_with_running_probes_is_the_network_path() -> None:
     """Probe VMs already running: create_vpn_connection (0) -> cloud IPs (5) -> point the other side's customer
-    gateway (0) -> create the tunnels (0) -> negotiation (20) -> ping (2 + 4 x 1): 5 + 20 + 6 = 31; the chain
-    runs through a tunnel pair, not through the routes (10) or the other ping."""
+    gateway (0) -> create the tunnels (0) -> negotiation (20) -> 4 echo requests (4 x 1), the invocation sent
+    invocation_start (2) before the tunnels come UP: 5 + 20 + 4 = 29; the chain runs through a tunnel pair, not
+    through the routes (10) or the other ping."""
     path = critical_path(build_steps(create_probes=False, ping_count=4), DEFAULT_LATENCIES)
-    assert path.bound_s == 5 + 20 + 2 + 4
+    assert path.bound_s == 5 + 20 + 4
     assert any(step.startswith("cloud_ips_") for step in path.chain)
     assert any(step.startswith("tunnel_") and step.endswith("_up") for step in path.chain)
     assert not any(step.startswith("route_learned") for step in path.chain)
