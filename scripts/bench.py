@@ -730,6 +730,7 @@ def main(argv: list[str] | None = None) -> int:
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
             "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(args.parallelism),
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",  # finds the generated shape DAG quickly
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3600",  # parsed once: no re-parsing during runs
             # The checkout's provider, not whichever one the virtualenv's editable install points at.
             "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'include' / 'airflow-provider-jdcloud'}",
             **{f"AIRFLOW__{key.upper()}": value for key, value in airflow_config.items()},
