@@ -29,11 +29,14 @@ import json
 import os
 import platform
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
@@ -51,10 +54,11 @@ from include.jdcloud_emulator.critical_path import (  # noqa: E402
     scaled,
     teardown_steps,
 )
+from include.jdcloud_emulator.process import free_port  # noqa: E402
 from include.jdcloud_vpn.conf import WaitConf  # noqa: E402
 
 # TODO(merge): the harness moves to a product module; only this import changes.
-from tests.realexec.harness import INTERCONNECT_DAG, RealAirflow  # noqa: E402
+from tests.realexec.harness import INTERCONNECT_DAG, HarnessError, RealAirflow  # noqa: E402
 
 DRILL_DAG = "jdcloud_vpn_dr_drill"
 SHAPE_DAG = "bench_shape_jdcloud_vpn_interconnect"
@@ -84,6 +88,42 @@ REGION_PAIRS = [
     ("cn-north-1", "cn-east-1"),
     ("cn-east-2", "cn-south-1"),
 ]
+
+
+# ---------------------------------------------------------------------------------------------- metadata DB
+
+
+@contextmanager
+def throwaway_postgres() -> Iterator[str | None]:
+    """A PostgreSQL cluster for the run (``initdb``/``pg_ctl`` from PATH): its SQLAlchemy URL, or None without them.
+
+    Many concurrent runs lock SQLite (``database is locked`` stops the dag-processor), as Airflow warns. As root,
+    the cluster runs as the ``postgres`` user (``initdb`` refuses root).
+    """
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if not initdb or not pg_ctl:
+        yield None
+        return
+    root = Path(tempfile.mkdtemp(prefix="jdcloud-bench-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(root, "postgres", "postgres")
+    data, port = root / "data", free_port()
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off"
+    try:
+        subprocess.run(
+            [*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "airflow"], check=True, capture_output=True
+        )
+        subprocess.run(
+            [*as_user, pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "postgres.log"), "-w", "start"],
+            check=True,
+            capture_output=True,
+        )
+        yield f"postgresql+psycopg2://airflow@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------------- seeding
@@ -568,7 +608,8 @@ def render_markdown(results: dict) -> str:
         f"Machine: {m['cores']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, load average at start "
         f"{m['load_avg_at_start']}; {m['os']}; Python {m['python']}, Airflow {m['airflow']}; {m['executor']}, "
         f"triggerer; emulator time scale {m['time_scale']}, rate limit {results['rate_limit_per_minute']}/min/service; "
-        f"probe VMs: {results['probes']}. Airflow settings: {m['airflow_config'] or 'defaults'}.",
+        f"probe VMs: {results['probes']}; metadata DB {m['metadata_db']}. Airflow settings: "
+        f"{m['airflow_config'] or 'defaults'}.",
         "",
         *render_table(["metric", "value", "target", "met"], summary_rows(results)),
         "",
@@ -723,7 +764,7 @@ def main(argv: list[str] | None = None) -> int:
     def say(message: str) -> None:
         print(f"[bench {time.monotonic() - started:6.1f}s] {message}", flush=True)
 
-    with tempfile.TemporaryDirectory(prefix="jdcloud-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="jdcloud-bench-") as tmp, throwaway_postgres() as database:
         base = Path(tmp)
         dags = prepare_dags_folder(base)
         env = {
@@ -735,10 +776,15 @@ def main(argv: list[str] | None = None) -> int:
             "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'include' / 'airflow-provider-jdcloud'}",
             **{f"AIRFLOW__{key.upper()}": value for key, value in airflow_config.items()},
         }
+        notes: list[str] = []
+        if database:
+            env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = database
+        else:
+            notes.append("no PostgreSQL (initdb, pg_ctl) found: SQLite metadata DB, which locks under many runs")
         airflow = RealAirflow(base, time_scale=args.time_scale, parallelism=args.parallelism, extra_env=env)
         results: dict[str, Any] = {"machine": machine(args.time_scale, args.parallelism, airflow_config)}
+        results["machine"]["metadata_db"] = "PostgreSQL (throw-away cluster)" if database else "SQLite"
         results["probes"] = "created by the build" if create_probes else "existing, running"
-        notes: list[str] = []
         say(f"starting Airflow and the emulator (time scale {args.time_scale}) in {base}")
         airflow.start()
         try:
@@ -801,7 +847,13 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     airflow.reset_emulator()
                     confs = seed_interconnects(airflow, f"s{n}", n, existing_probes=not create_probes)
-                    entry = scale_entry(run_dag(airflow, INTERCONNECT_DAG, confs, f"scale{n}"))
+                    try:
+                        entry = scale_entry(run_dag(airflow, INTERCONNECT_DAG, confs, f"scale{n}"))
+                    except HarnessError as error:  # a component died or a run did not finish: say so, keep the rest
+                        entry = {"interconnects": n, "note": f"not measured: {str(error).splitlines()[0]}"}
+                        notes.append(f"scale {n}: {error}"[:2000])
+                        results["scale"].append(entry)
+                        break
                 say(f"    {n}: {entry}")
                 results["scale"].append(entry)
             walls = {s["interconnects"]: s.get("wall_s") for s in results["scale"]}
