@@ -398,22 +398,28 @@ def step_call_times(conf: dict, requests: list[dict]) -> dict[str, float]:
 class Replay:
     """The cloud's graph replayed with the calls as made (offsets from the run's start)."""
 
-    possible: dict[str, float]  # the needs had ended: the cloud would have accepted the call
-    called: dict[str, float]  # the call was made (for a cloud event: when possible)
+    possible: dict[str, float]  # the preconditions had ended: the cloud would have accepted the call
+    called: dict[str, float]  # the call was made (a cloud event: it began)
     ends: dict[str, float]
-    binding: dict[str, str | None]  # the need that ended last
+    binding: dict[str, str | None]  # the precondition that ended last
 
 
 def replay(steps: list, latencies: dict[str, float], calls: dict[str, float], start: float) -> Replay:
+    """Each step begins when called (a call) or when its preconditions ended (an event); a ping's echo requests
+    begin when its invocation started, and their preconditions are the path (not the invocation)."""
     by_name = {s.name: s for s in steps}
     result = Replay({}, {}, {}, {})
 
     def end(name: str) -> float:
         if name not in result.ends:
             step = by_name[name]
-            needs = [(end(n), n) for n in step.needs]
+            invocations = [n for n in step.needs if n.startswith("invoke_")]
+            needs = [(end(n), n) for n in step.needs if n not in invocations]
             possible, result.binding[name] = max(needs) if needs else (0.0, None)
-            called = calls[name] - start if step.operations and name in calls else possible
+            if step.operations:
+                called = calls[name] - start if name in calls else possible
+            else:
+                called = max([end(n) for n in invocations], default=possible)
             result.possible[name], result.called[name] = possible, called
             result.ends[name] = max(called, possible) + step.duration(latencies)
         return result.ends[name]
@@ -424,7 +430,8 @@ def replay(steps: list, latencies: dict[str, float], calls: dict[str, float], st
 
 
 def as_run_chain(steps: list, latencies: dict[str, float], run: Replay) -> list[dict]:
-    """Walk back from the last ping along the need that ended last; each entry with its idle time."""
+    """Walk back from the last ping along the precondition that ended last; each entry with its idle time (a
+    ping's: from its path ready to its echo requests' start)."""
     by_name = {s.name: s for s in steps}
     last: str | None = max((s.name for s in steps if s.name.startswith("ping_")), key=run.ends.__getitem__)
     chain = []
@@ -628,6 +635,7 @@ def render_markdown(results: dict) -> str:
                 "api_calls",
                 "rate_limit_responses",
                 "task_failures",
+                "defer-exit races",
                 "max concurrent runs",
                 "note",
             ],

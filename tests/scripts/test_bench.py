@@ -45,26 +45,29 @@ def test_measured_counts_overlap_and_failed_tries(bench: ModuleType) -> None:
     assert measured.api_calls() == {"CreateBgw": 2}
 
 
-def test_the_replay_finds_the_idle_call_on_the_as_run_chain(bench: ModuleType) -> None:
+def test_the_replay_finds_the_idle_calls_on_the_as_run_chain(bench: ModuleType) -> None:
     """a is called at 1 s; b waits out 5 s (ends at 6); c could be called at 6 but is called at 10 (idle 4);
-    the ping needs c and the slower d (called at 0, 3 s) and waits 2 s after its call at 11: ends at 13."""
+    the ping's path needs c and the slower-starting d (called at 0, 3 s): ready at 10; its invocation, sent at
+    11, starts 2 s later, so the echo requests (2 s) begin at 13 (idle 3) and end at 15."""
     latencies = {"x": 1.0}
     steps = [
         Step("a", operations=("A",)),
         Step("b", ("a",), (("x", 5),)),
         Step("c", ("b",), operations=("C",)),
         Step("d", (), (("x", 3),), ("D",)),
-        Step("ping_x", ("c", "d"), (("x", 2),), ("P",)),
+        Step("invoke_ping_x", (), (("x", 2),), ("P",)),
+        Step("ping_x", ("invoke_ping_x", "c", "d"), (("x", 2),)),
     ]
     start = 1000.0
-    replayed = bench.replay(steps, latencies, {"a": 1001.0, "c": 1010.0, "d": 1000.0, "ping_x": 1011.0}, start)
-    assert replayed.ends == {"a": 1.0, "b": 6.0, "c": 10.0, "d": 3.0, "ping_x": 13.0}
+    calls = {"a": 1001.0, "c": 1010.0, "d": 1000.0, "invoke_ping_x": 1011.0}
+    replayed = bench.replay(steps, latencies, calls, start)
+    assert replayed.ends == {"a": 1.0, "b": 6.0, "c": 10.0, "d": 3.0, "invoke_ping_x": 13.0, "ping_x": 15.0}
     chain = bench.as_run_chain(steps, latencies, replayed)
     assert [(e["step"], e["possible_s"], e["called_s"], e["idle_s"]) for e in chain] == [
         ("a", 0.0, 1.0, 1.0),
         ("b", 1.0, 1.0, 0.0),
         ("c", 6.0, 10.0, 4.0),
-        ("ping_x", 10.0, 11.0, 1.0),
+        ("ping_x", 10.0, 13.0, 3.0),
     ]
 
 
