@@ -66,6 +66,7 @@ PRODUCT_DAGS = ("jdcloud_vpn_interconnect.py", "jdcloud_vpn_dr_drill.py")
 DEFAULT_TIME_SCALE = 1.0
 PARALLELISM = 32
 PING_COUNT = 4
+OVERHEAD_RUNS = 3
 RUN_TIMEOUT_S = 900
 # The scheduler's line for a try failed by Airflow's defer-exit race (apache/airflow#72716): the trigger fired
 # before the scheduler saw the deferral exit; Airflow retries the task after its retry delay.
@@ -839,9 +840,11 @@ def main(argv: list[str] | None = None) -> int:
             shape = dag_shape(airflow, INTERCONNECT_DAG, build)
             write_shape_dag(dags, shape, max_active_runs=1)
             airflow.wait_for_dag(SHAPE_DAG, timeout=180)
-            overhead = run_dag(airflow, SHAPE_DAG, [{}], "overhead")
-            results["overhead_s"] = round(overhead.wall_s, 2)
-            results["ratio_wall_to_bound"] = ratio(build.wall_s, bound.bound_s + overhead.wall_s)
+            # The fixed cost: the shortest of a few runs (a load spike only ever adds to one).
+            overheads = [run_dag(airflow, SHAPE_DAG, [{}], f"overhead{i}").wall_s for i in range(OVERHEAD_RUNS)]
+            results["overhead_runs_s"] = [round(wall, 2) for wall in overheads]
+            results["overhead_s"] = round(min(overheads), 2)
+            results["ratio_wall_to_bound"] = ratio(build.wall_s, bound.bound_s + min(overheads))
 
             say("4/4 scale")
             blocker = overlap_blocker(airflow)
