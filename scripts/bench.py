@@ -1,9 +1,9 @@
 """``make bench``: interconnect builds under a real scheduler, against the cloud's own critical path.
 
-Starts real Airflow components (api-server, scheduler with LocalExecutor, dag-processor, triggerer) and the
-JD Cloud API emulator at ``--time-scale`` (the emulator enforces its documented 1000 calls/min/service
-limit), then, each run triggered through the REST API and measured from Airflow's API and the emulator's
-request log:
+Starts real Airflow components (api-server, scheduler with LocalExecutor, dag-processor, triggerer; metadata DB
+a throw-away PostgreSQL cluster when ``initdb`` is on PATH) and the JD Cloud API emulator at ``--time-scale``
+(it enforces its documented 1000 calls/min/service limit), then, each run triggered through the REST API and
+measured from Airflow's API and the emulator's request log:
 
 1. one build of a fresh interconnect: wall time, API calls by operation against the minimal count, and the
    lower bound, the critical path of the emulator's latencies through the cloud's own step graph
