@@ -306,15 +306,20 @@ with DAG({shape_dag!r}, schedule=None, catchup=False, max_active_runs={max_activ
 '''
 
 
-def dag_shape(airflow: RealAirflow, dag_id: str, build: Measured) -> list[dict]:
-    """The DAG's tasks as Airflow parsed them (REST), with the map width and deferral seen in the build's run."""
+def dag_tasks(airflow: RealAirflow, dag_id: str) -> tuple[list[dict], dict[str, list[str]]]:
+    """The DAG's tasks as Airflow parsed them (REST), and each task's upstream task ids."""
     tasks = airflow.api("GET", f"/api/v2/dags/{dag_id}/tasks").json()["tasks"]
     upstream: dict[str, list[str]] = {t["task_id"]: [] for t in tasks}
     for t in tasks:
         for down in t["downstream_task_ids"]:
             upstream[down].append(t["task_id"])
-    tis = next(iter(build.tis.values()))
-    widths = Counter(ti["task_id"] for ti in tis if ti["map_index"] >= 0)
+    return tasks, upstream
+
+
+def dag_shape(airflow: RealAirflow, dag_id: str, build: Measured) -> list[dict]:
+    """The DAG's tasks and edges as Airflow parsed them, the map widths of the build's run, which tasks defer."""
+    tasks, upstream = dag_tasks(airflow, dag_id)
+    widths = Counter(ti["task_id"] for ti in next(iter(build.tis.values())) if ti["map_index"] >= 0)
     return [
         {
             "task_id": t["task_id"],
@@ -460,11 +465,7 @@ def breakdown(airflow: RealAirflow, build: Measured, conf: dict, steps: list, la
     for ti in build.tis[run["dag_run_id"]]:  # a mapped task: its map index that ended last
         if ti.get("end_date") and (ti["task_id"] not in tis or ti["end_date"] > tis[ti["task_id"]]["end_date"]):
             tis[ti["task_id"]] = ti
-    tasks = airflow.api("GET", f"/api/v2/dags/{INTERCONNECT_DAG}/tasks").json()["tasks"]
-    upstream: dict[str, list[str]] = {t["task_id"]: [] for t in tasks}
-    for t in tasks:
-        for down in t["downstream_task_ids"]:
-            upstream[down].append(t["task_id"])
+    _, upstream = dag_tasks(airflow, INTERCONNECT_DAG)
     cloud = as_run_chain(steps, latencies, replayed)
     for entry in cloud:
         entry["task"] = _task_of(entry["step"], tis)
@@ -712,7 +713,7 @@ def render_markdown(results: dict) -> str:
 def overlap_blocker(airflow: RealAirflow) -> str | None:
     """Why concurrent runs of the interconnect DAG cannot overlap in this deployment (None: they can)."""
     dag = airflow.api("GET", f"/api/v2/dags/{INTERCONNECT_DAG}").json()
-    tasks = {t["task_id"] for t in airflow.api("GET", f"/api/v2/dags/{INTERCONNECT_DAG}/tasks").json()["tasks"]}
+    tasks = {t["task_id"] for t in dag_tasks(airflow, INTERCONNECT_DAG)[0]}
     if dag.get("max_active_runs") == 1:
         return f"{INTERCONNECT_DAG} has max_active_runs=1: its runs queue one after the other"
     if "ensure_exclusive_run" in tasks:
