@@ -864,7 +864,7 @@ def main(argv: list[str] | None = None) -> int:
                     except HarnessError as error:  # a component died or a run did not finish: say so, keep the rest
                         # The first line only: the rest is component output, which the results file does not need.
                         entry = {"interconnects": n, "note": f"not measured: {str(error).splitlines()[0]}"}
-                        notes.append(f"scale {n}: {entry['note']}; see the scheduler and dag-processor logs")
+                        notes.append(f"scale {n}: {entry['note']}")
                         results["scale"].append(entry)
                         break
                 say(f"    {n}: {entry}")
