@@ -312,12 +312,21 @@ class FaultMatrix:
         result.durations["total_s"] = round(time.monotonic() - started, 2)
         return result
 
+    def _params_kept(self) -> Any:
+        """dag.test() keeps a run's conf as the DAG's Params in this process: put them back for the next test."""
+        from types import SimpleNamespace
+
+        from tests.dags.conftest import preserved_params
+
+        return preserved_params(SimpleNamespace(dags=self.dags))
+
     def _inject(self, scenario: Scenario) -> None:
         self.control.put("/faults", json=scenario.fault_config(self.client_timeout_s)).raise_for_status()
 
     def _build(self, conf: dict[str, Any], result: ScenarioResult) -> tuple[float, float]:
         began, clock = time.time(), time.monotonic()
-        dag_run = self.dags[INTERCONNECT_DAG].test(run_conf=conf)
+        with self._params_kept():
+            dag_run = self.dags[INTERCONNECT_DAG].test(run_conf=conf)
         window = (began, time.time())
         result.durations["build_s"] = round(time.monotonic() - clock, 2)
         report = latest_report(Path(conf["report_dir"]), "interconnect")
@@ -334,7 +343,8 @@ class FaultMatrix:
         # Every option explicit: dag.test() keeps a run's conf as the DAG's Param defaults in this process.
         request = {**target.model_dump(), "report_dir": conf["report_dir"], "dry_run": False}
         began, clock = time.time(), time.monotonic()
-        dag_run = self.dags[TEARDOWN_DAG].test(run_conf=request)
+        with self._params_kept():
+            dag_run = self.dags[TEARDOWN_DAG].test(run_conf=request)
         window = (began, time.time())
         result.durations["teardown_s"] = round(time.monotonic() - clock, 2)
         if not _succeeded(dag_run):

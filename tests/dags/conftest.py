@@ -170,3 +170,14 @@ def quick_dag_test_loop() -> Iterator[None]:
     patch.setattr(time, "sleep", quick)
     yield
     patch.undo()
+
+
+@pytest.fixture(autouse=True)
+def dag_params_restored(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test that runs DAGs leaves their Params as it found them (see :func:`preserved_params`): tests of
+    several modules share one worker's DagBag, so one module's run conf must not become the next one's form."""
+    if "dagbag" not in request.fixturenames:
+        yield
+        return
+    with preserved_params(request.getfixturevalue("dagbag")):
+        yield

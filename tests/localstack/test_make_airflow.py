@@ -268,13 +268,14 @@ def test_trigger_from_the_ui_form_and_watch_it_succeed(stack: tuple[StackCommand
             expect(dialog.get_by_role("button", name=section, exact=True)).to_be_visible()
         dialog.get_by_role("button", name="Home site", exact=True).click()  # a section opens: a region drop-down
         expect(dialog.get_by_role("combobox", name=re.compile("Region")).first).to_be_visible()
-        expect(dialog.get_by_text("VPC id", exact=True).first).to_be_visible()  # a human title, not "Home Vpc Id"
-        expect(dialog.locator(f'input[value="{banner.conf["home"]["vpc_id"]}"]')).to_be_visible()  # the default
+        expect(dialog.get_by_text(re.compile(r"^VPC id")).first).to_be_visible()  # a human title, not "Home Vpc Id"
+        values = dialog.locator("input").evaluate_all("inputs => inputs.map(i => i.value)")
+        assert banner.conf["home"]["vpc_id"] in values, values  # pre-filled with the seeded network's id
         submit = dialog.get_by_test_id("trigger-dag-submit")
         expect(submit).to_be_enabled()
         page.screenshot(path=shots / "1-trigger-form.png", full_page=True)
         submit.click()
-        expect(dialog).to_be_hidden()
+        expect(dialog).to_be_hidden(timeout=60_000)  # the trigger POST, slow on a busy machine
 
         # The new run in the grid; its page's state badge turns Success (the UI refreshes a running run).
         run_link = page.locator(f'a[href^="/dags/{DAG_ID}/runs/"][href$="/"]')
@@ -285,12 +286,12 @@ def test_trigger_from_the_ui_form_and_watch_it_succeed(stack: tuple[StackCommand
         expect(state).to_have_text("Success", timeout=RUN_TIMEOUT_S * 1000)
         page.screenshot(path=shots / "2-run-success-grid.png", full_page=True)
         page.keyboard.press("g")  # the UI's shortcut from grid to graph
-        expect(page.locator(".react-flow")).to_be_visible()
+        expect(page.locator(".react-flow__node").first).to_be_visible()
         page.screenshot(path=shots / "2b-run-success-graph.png", full_page=True)
 
         # The retried task: its page lists both tries.
         page.goto(f"{banner.url}/dags/{DAG_ID}/runs/{run_id}/tasks/{RETRIED_TASK}")
-        expect(page.get_by_text(RETRIED_TASK).first).to_be_visible()
+        expect(page.get_by_text("Task Tries").first).to_be_visible()  # the UI shows a try selector past one try
         page.screenshot(path=shots / "4-retried-task-tries.png", full_page=True)
 
         # A resource-creating task: its Details tab shows the extra link to the gateway's console page.
@@ -300,6 +301,8 @@ def test_trigger_from_the_ui_form_and_watch_it_succeed(stack: tuple[StackCommand
         expect(console_link).to_be_visible()
         href = console_link.get_attribute("href")
         page.screenshot(path=shots / "3-task-extra-link.png", full_page=True)
+        # The gateway the emulator holds under the interconnect's name now (the drill below makes a new one).
+        held = httpx.get(f"{banner.emulator_url}/emulator-api/state", timeout=30).json()["bgws"]
 
         # The Variables page lists the PSK's Variable, masked.
         psk_key = f"jdcloud_vpn_psk_secret_{banner.conf['name']}"
@@ -311,9 +314,9 @@ def test_trigger_from_the_ui_form_and_watch_it_succeed(stack: tuple[StackCommand
 
         # A DR drill of the same interconnect (REST), then its report's RTO chart in the browser.
         drill_chart = _run_drill(banner)
-        page.goto(drill_chart.as_uri())
-        expect(page.locator("svg").first).to_be_visible()
-        page.screenshot(path=shots / "6-drill-rto-chart.png", full_page=True)
+        page.set_content(f"<html><body>{drill_chart.read_text(encoding='utf-8')}</body></html>")
+        expect(page.get_by_text(re.compile(r"DR drill RTO"))).to_be_visible()
+        page.screenshot(path=shots / "6-drill-rto-chart.png")
         browser.close()
 
     print(f"\n[browser] run {run_id}: Success; screenshots in {shots}")
@@ -327,15 +330,14 @@ def test_trigger_from_the_ui_form_and_watch_it_succeed(stack: tuple[StackCommand
     for side in ("home", "peer"):
         assert run["conf"][f"{side}_vpc_id"] == banner.conf[side]["vpc_id"], run["conf"]
     # ... and the link names the border gateway the emulator holds under the interconnect's name.
-    state = httpx.get(f"{banner.emulator_url}/emulator-api/state", timeout=30).json()
-    gateways = [g for g in state["bgws"] if g["bgwName"] == f"ic-{banner.conf['name']}-home-bgw"]
-    assert len(gateways) == 1, state["bgws"]
+    gateways = [g for g in held if g["bgwName"] == f"ic-{banner.conf['name']}-home-bgw"]
+    assert len(gateways) == 1, held
     assert href.startswith("https://cns-console.jdcloud.com/"), href
     assert f"id={gateways[0]['bgwId']}" in href and "regionId=cn-north-1" in href, href
     shots_taken = ("1-trigger-form.png", "2-run-success-grid.png", "2b-run-success-graph.png", "3-task-extra-link.png")
     shots_taken += ("4-retried-task-tries.png", "5-variables-psk-masked.png", "6-drill-rto-chart.png")
     for name in shots_taken:
-        assert (shots / name).stat().st_size > 10_000, name
+        assert (shots / name).stat().st_size > 5_000, name  # a picture, not a blank page
 
 
 @pytest.mark.timeout(420)  # a stop, a second start, a stop
