@@ -77,9 +77,13 @@ SLOWEST_FIRST = (
 
 
 def _xdist_group(item: pytest.Item) -> str:
-    """One worker per module (its module fixtures run once); one for the real-executor package (one harness)."""
+    """One worker per module (its module fixtures run once); one for the real-executor package (one harness) and one
+    for the real data plane (its emulators' charons must not compete with each other on a loaded machine)."""
     path = item.nodeid.split("::", 1)[0]
-    return "tests/realexec/" if path.startswith("tests/realexec/") else path
+    for package in ("tests/realexec/", "tests/realdataplane/"):  # one stack, resp. one set of real-mode emulators
+        if path.startswith(package):
+            return package
+    return path
 
 
 def _rank(item: pytest.Item) -> int:
