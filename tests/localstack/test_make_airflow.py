@@ -228,7 +228,7 @@ def stack(stack_dir: Path) -> Iterator[tuple[StackCommand, Banner]]:
 
 
 @pytest.mark.browser
-@pytest.mark.timeout(900)  # includes the stack's start and a DR drill
+@pytest.mark.timeout(1200)  # includes the stack's start and a DR drill
 def test_trigger_from_the_ui_form_and_watch_it_succeed(stack: tuple[StackCommand, Banner], tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
