@@ -56,6 +56,7 @@ from include.jdcloud_emulator.critical_path import (  # noqa: E402
     teardown_steps,
 )
 from include.jdcloud_emulator.process import free_port  # noqa: E402
+from include.jdcloud_vpn import demo  # noqa: E402
 from include.jdcloud_vpn.conf import WaitConf  # noqa: E402
 
 DRILL_DAG = "jdcloud_vpn_dr_drill"
@@ -130,26 +131,11 @@ def throwaway_postgres() -> Iterator[str | None]:
 
 def seed_site(hook: Any, name: str, side: str, region: str, octet: int, *, with_probe: bool) -> dict[str, Any]:
     """A VPC 10.<octet>.0.0/16 with one /24 subnet (and a running probe VM) in ``region``, through the SDK."""
-    cidr = f"10.{octet}.0.0/16"
-    vpc_id = hook.call("CreateVpc", {"vpcName": f"{name}-{side}-vpc", "addressPrefix": cidr}, region=region)["vpcId"]
-    subnet_id = hook.call(
-        "CreateSubnet",
-        {"vpcId": vpc_id, "subnetName": f"{name}-{side}-subnet", "addressPrefix": f"10.{octet}.1.0/24"},
-        region=region,
-    )["subnetId"]
-    site = {"region": region, "vpc_id": vpc_id, "vpc_cidr": cidr, "subnet_ids": [subnet_id], "propagate": "partial"}
-    if with_probe:
-        spec = {
-            "name": f"{name}-{side}-probe",
-            "az": f"{region}a",
-            "instanceType": "g.n2.medium",
-            "imageId": "img-emulator-centos7",
-            "primaryNetworkInterface": {"networkInterface": {"subnetId": subnet_id}},
-        }
-        site["probe"] = {"instance_id": hook.create_instances(spec, region=region)[0]}
-    else:
-        site["probe"] = {"create_in_subnet": subnet_id}
-    return site
+    layout = {"region": region, "cidr": f"10.{octet}.0.0/16", "subnet": f"10.{octet}.1.0/24"}
+    seeded = demo.seed_site(hook, side, name=name, with_probe=with_probe, layout=layout)
+    instance_id = seeded.pop("instance_id", None)
+    probe = {"instance_id": instance_id} if instance_id else {"create_in_subnet": seeded["subnet_ids"][0]}
+    return {**seeded, "propagate": "partial", "probe": probe}
 
 
 def seed_interconnects(airflow: RealAirflow, prefix: str, count: int, *, existing_probes: bool) -> list[dict]:

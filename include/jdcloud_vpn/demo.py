@@ -52,9 +52,19 @@ def preset_well_known_ids(control_url: str, side: str) -> None:
     response.raise_for_status()
 
 
-def seed_site(hook: JDCloudHook, side: str, *, name: str = "demo", with_probe: bool = True) -> dict[str, Any]:
-    """Create (through the vpc and vm APIs) a VPC with one subnet and, optionally, a probe VM."""
-    site = DEMO_SITES[side]
+def seed_site(
+    hook: JDCloudHook,
+    side: str,
+    *,
+    name: str = "demo",
+    with_probe: bool = True,
+    layout: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Create (through the vpc and vm APIs) a VPC with one subnet and, optionally, a probe VM.
+
+    :param layout: ``region``, ``cidr`` and ``subnet`` of the site; default the demo's (``DEMO_SITES[side]``)
+    """
+    site = layout or DEMO_SITES[side]
     region = site["region"]
     vpc_id = hook.call("CreateVpc", {"vpcName": f"{name}-{side}-vpc", "addressPrefix": site["cidr"]}, region=region)[
         "vpcId"
