@@ -165,8 +165,11 @@ class Charon:
             # JD's gateways accept IKEv1 aggressive mode with a PSK (ikeMode aggressive); strongSwan refuses it
             # as a responder unless told so.
             "  i_dont_care_about_security_and_use_aggressive_mode_psk = yes\n"
+            # A lost IKE packet is resent after 1 s, every second (strongSwan's default backs off to minutes);
+            # after 3 resends the attempt ends and the reconciler initiates afresh.
             "  retransmit_timeout = 1.0\n"
-            "  retransmit_tries = 2\n"
+            "  retransmit_base = 1.0\n"
+            "  retransmit_tries = 3\n"
             "  filelog {\n"
             f"    main {{ path = {self.log_path}\n"
             "           time_format = %T\n"

@@ -41,6 +41,7 @@ REGIONS: tuple[str, ...] = get_args(Region)
 SIDES: tuple[Side, Side] = ("home", "peer")
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{2,19}$"
+NOT_IN_FORM = "x-not-in-form"  # a JSON-schema mark: the trigger form has no field for it
 PSK_MIN_LENGTH = 8
 PSK_MAX_LENGTH = 20
 PSK_ALPHABET = string.ascii_letters + string.digits + "_-"
@@ -447,6 +448,29 @@ class PingConf(FrozenModel):
 # --- the interconnect -------------------------------------------------------------------------------
 
 
+SiteKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,5}$")]
+TopologyName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{1,7}$")]
+
+
+class TopologyMember(FrozenModel):
+    """Set by a topology run on each interconnect it builds (include/jdcloud_vpn/topology.py): the pair's two
+    sites keep the border gateway and VPC attachment the topology made for each site, shared by its pairs.
+
+    ``parent_dag_id`` / ``parent_run_id``: the topology run that started this one; it holds the interconnect
+    while this run works on it (the guard lets a run pass its own parent).
+    """
+
+    topology: TopologyName
+    home_site: SiteKey
+    peer_site: SiteKey
+    parent_dag_id: str | None = None
+    parent_run_id: str | None = None
+
+    def site(self, side: Side) -> str:
+        """The site key of ``side``."""
+        return self.home_site if side == "home" else self.peer_site
+
+
 class InterconnectConf(FrozenModel):
     """A cross-region IPsec VPN interconnect between two JD Cloud VPCs."""
 
@@ -527,6 +551,11 @@ class InterconnectConf(FrozenModel):
     ping: PingConf = Field(title="Ping test", default=PingConf(), description="Ping test settings.")
     report_dir: str = Field(
         title="Report directory", default="reports", min_length=1, description="Directory of the test reports."
+    )
+    member_of: TopologyMember | None = Field(
+        default=None,
+        json_schema_extra={NOT_IN_FORM: True},
+        description="Set by a topology run on each of its pairs: the sites' border gateways are the topology's.",
     )
 
     @model_validator(mode="before")
@@ -627,6 +656,9 @@ class TeardownTarget(FrozenModel):
     name: str = Field(pattern=NAME_PATTERN, description="Interconnect name, as in the build's conf.")
     home_region: Region = Field(description="Home region.")
     peer_region: Region = Field(description="Peer region.")
+    member_of: TopologyMember | None = Field(
+        default=None, description="A topology's pair: its sites' border gateways and VPC attachments stay."
+    )
 
     @model_validator(mode="after")
     def _distinct_regions(self) -> TeardownTarget:
@@ -636,7 +668,7 @@ class TeardownTarget(FrozenModel):
 
     @classmethod
     def from_conf(cls, conf: InterconnectConf) -> TeardownTarget:
-        return cls(name=conf.name, home_region=conf.home.region, peer_region=conf.peer.region)
+        return cls(name=conf.name, home_region=conf.home.region, peer_region=conf.peer.region, member_of=conf.member_of)
 
     def region(self, side: Side) -> Region:
         return self.home_region if side == "home" else self.peer_region

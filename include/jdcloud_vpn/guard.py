@@ -1,10 +1,11 @@
 """Exclusion per interconnect: runs on different interconnects proceed together, runs on the same one take turns.
 
-A run of the interconnect, teardown or DR-drill DAG holds the interconnects its validated conf names (its
-*lock keys*, :meth:`InterconnectConf.lock_keys`) from its start to its end. The guard sensor, the first task
-after the conf check, waits (``mode="reschedule"``: no worker slot between pokes) while an *earlier* running
-run of any of the three DAGs holds one of its keys, and fails naming those runs when
-``[jdcloud_vpn] lock_wait_timeout_s`` has passed.
+A run of the interconnect, teardown, DR-drill or topology DAGs holds the interconnects its validated conf names
+(its *lock keys*, :meth:`InterconnectConf.lock_keys`; a topology run holds each pair and each site) from its
+start to its end. The guard sensor, the first task after the conf check, waits (``mode="reschedule"``: no
+worker slot between pokes) while an *earlier* running run of any of these DAGs holds one of its keys, and fails
+naming those runs when ``[jdcloud_vpn] lock_wait_timeout_s`` has passed. A run that a topology run started on
+one of its pairs (``member_of``) passes its parent, which holds the pair for it.
 
 Airflow's Task SDK has no lock, so the order is a total order every run computes alike: runs are ranked by
 ``(start_date, dag_id, run_id)``, and a run waits only for higher-ranked (earlier) runs. Two runs on one
@@ -24,7 +25,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from airflow.sdk import PokeReturnValue, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
@@ -34,11 +35,15 @@ from airflow.sdk.execution_time.comms import GetDagRun
 from include.jdcloud_vpn import settings
 from include.jdcloud_vpn.conf import InterconnectConf
 from include.jdcloud_vpn.results import TeardownRequest
+from include.jdcloud_vpn.topology import ValidatedTopology
 
 FINISHED_TI_STATES = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
 log = logging.getLogger(__name__)
 
 UNKNOWN = "*"  # the lock key of a run whose conf is not validated yet: it overlaps every run
+
+
+ConfKind = Literal["interconnect", "teardown", "topology"]
 
 
 @dataclass(frozen=True)
@@ -48,21 +53,38 @@ class VpnDag:
     dag_id: str
     conf_task_id: str  # its first task; its XCom is the validated conf
     final_task_id: str  # its only leaf: finished (or skipped) in every run that has ended
-    teardown: bool = False  # the conf task returns a TeardownRequest, not an InterconnectConf
+    kind: ConfKind = "interconnect"  # what the conf task returns: InterconnectConf, TeardownRequest, ValidatedTopology
 
     def lock_keys(self, validated: Mapping[str, Any]) -> frozenset[str]:
-        """The interconnects a run of this DAG holds, from its conf task's XCom."""
-        if self.teardown:
+        """The interconnects (and topology sites) a run of this DAG holds, from its conf task's XCom."""
+        if self.kind == "topology":
+            return frozenset(ValidatedTopology.model_validate(validated).lock_keys)
+        if self.kind == "teardown":
             return TeardownRequest.model_validate(validated).target.lock_keys()
         return InterconnectConf.model_validate(validated).lock_keys()
+
+    def parent(self, validated: Mapping[str, Any]) -> tuple[str, str] | None:
+        """``(dag_id, run_id)`` of the topology run that started this run on one of its pairs, if one did."""
+        if self.kind == "topology":
+            return None
+        if self.kind == "teardown":
+            member = TeardownRequest.model_validate(validated).target.member_of
+        else:
+            member = InterconnectConf.model_validate(validated).member_of
+        if member is None or member.parent_dag_id is None or member.parent_run_id is None:
+            return None
+        return member.parent_dag_id, member.parent_run_id
 
 
 VPN_DAGS = {
     dag.dag_id: dag
     for dag in (
         VpnDag("jdcloud_vpn_interconnect", "validate_conf", "delete_probe_vms"),
-        VpnDag("jdcloud_vpn_teardown", "read_teardown_request", "write_teardown_report", teardown=True),
+        VpnDag("jdcloud_vpn_teardown", "read_teardown_request", "write_teardown_report", "teardown"),
         VpnDag("jdcloud_vpn_dr_drill", "validate_conf", "delete_probe_vms"),
+        VpnDag("jdcloud_vpn_topology", "validate_topology", "write_topology_report", "topology"),
+        VpnDag("jdcloud_vpn_topology_teardown", "validate_topology", "write_topology_report", "topology"),
+        VpnDag("jdcloud_vpn_topology_drill", "validate_topology", "write_topology_report", "topology"),
     )
 }
 
@@ -143,7 +165,13 @@ def lock_sensor(**kwargs: Any) -> Any:
         ti, dag_run = context["ti"], context["dag_run"]
         own_dag = VPN_DAGS[ti.dag_id]
         own = Holder(ti.dag_id, dag_run.run_id, dag_run.start_date, own_dag.lock_keys(validated))
-        others = [h for vpn_dag in VPN_DAGS.values() for h in _active_runs(ti, vpn_dag, dag_run.run_id)]
+        parent = own_dag.parent(validated)  # it holds our interconnect for us while we work on it
+        others = [
+            h
+            for vpn_dag in VPN_DAGS.values()
+            for h in _active_runs(ti, vpn_dag, dag_run.run_id)
+            if (h.dag_id, h.run_id) != parent
+        ]
         waiting_for = blockers(own, others)
         if not waiting_for:
             waited = {"holds": sorted(own.keys), "waited_s": round(_waited_s(ti, context), 1)}

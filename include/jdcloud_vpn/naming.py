@@ -14,6 +14,10 @@ probe VM                  ``ic-<name>-<side>-vm``   only when the conf asks to c
 ping command (assistant)  ``ic-<name>-h2p-ping``    runs on the home VM, pings peer (``p2h``: reverse)
 ========================  =====================  ==================================================
 
+A pair of a topology (``conf.member_of`` set) shares its sites' border gateways and VPC attachments, which the
+topology names per site: ``tp-<topology>-<site>-bgw`` and ``tp-<topology>-<site>-att`` (``tp-``, so that no
+site key can give the name of an interconnect's own gateway); its other resources are named as above.
+
 Tunnels and routes have no name in the API; they are found through their VPN connection and border
 gateway. With the longest interconnect name (20 characters) every name is at most 32 characters of
 ``[A-Za-z0-9_-]``, inside JD Cloud's name rule (Chinese, digits, letters, ``_`` and ``-``, 32 max).
@@ -24,18 +28,21 @@ from __future__ import annotations
 import re
 from typing import Literal, Protocol, get_args
 
-from include.jdcloud_vpn.conf import SIDES, InterconnectConf, Region, Side
+from include.jdcloud_vpn.conf import SIDES, InterconnectConf, Region, Side, TopologyMember
 
 Direction = Literal["home_to_peer", "peer_to_home"]
 DIRECTIONS: tuple[Direction, ...] = get_args(Direction)
 
 PREFIX = "ic"
+SITE_PREFIX = "tp"
+SiteGatewayKind = Literal["bgw", "att"]
 
 
 class Named(Protocol):
     """Anything naming an interconnect: the full conf, or just its name and regions (teardown)."""
 
     name: str
+    member_of: TopologyMember | None
 
 
 JD_NAME_MAX_LENGTH = 32
@@ -58,14 +65,31 @@ def _name(conf: Named, side: str, kind: str) -> str:
     return f"{PREFIX}-{conf.name}-{side}-{kind}"
 
 
+def site_gateway_name(topology: str, site: str, kind: SiteGatewayKind) -> str:
+    """Return the name of a topology site's border gateway (``bgw``) or VPC attachment (``att``)."""
+    return f"{SITE_PREFIX}-{topology}-{site}-{kind}"
+
+
+def _gateway_name(conf: Named, side: Side, kind: SiteGatewayKind) -> str:
+    if conf.member_of is None:
+        return _name(conf, side, kind)
+    _check_side(side)
+    return site_gateway_name(conf.member_of.topology, conf.member_of.site(side), kind)
+
+
+def shares_gateways(conf: Named) -> bool:
+    """Whether the border gateways and VPC attachments are a topology's, shared with its other pairs."""
+    return conf.member_of is not None
+
+
 def bgw_name(conf: Named, side: Side) -> str:
     """Return the name of the border gateway in ``side``'s region."""
-    return _name(conf, side, "bgw")
+    return _gateway_name(conf, side, "bgw")
 
 
 def vpc_attachment_name(conf: Named, side: Side) -> str:
     """Return the name of the VPC attachment of ``side``'s VPC to its border gateway."""
-    return _name(conf, side, "att")
+    return _gateway_name(conf, side, "att")
 
 
 def customer_gateway_name(conf: Named, side: Side) -> str:

@@ -31,7 +31,7 @@ from include.jdcloud_vpn.settings import CONFIG_SECTION, option
 ALERT_NOTIFIERS = ("log", "smtp")
 #: XCom key under which a report task tells the alert where its report is and what went wrong.
 ALERT_NOTE_KEY = "alert_note"
-REPORT_TASK_IDS = ("write_report", "write_teardown_report", "write_drill_report")
+REPORT_TASK_IDS = ("write_report", "write_teardown_report", "write_drill_report", "write_topology_report")
 DEFAULT_MESSAGE = "{{ dag.dag_id }} run {{ run_id }} failed"
 DEFAULT_SUBJECT = "[jdcloud_vpn] {{ dag.dag_id }} failed: {{ alert.failed_tasks | join(', ') or reason }}"
 DEFAULT_BODY = (

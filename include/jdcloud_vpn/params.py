@@ -11,7 +11,8 @@ becomes a form section titled like the group. Three shapes of the model need a r
 * an optional group (``tunnel2``, ``psk_secret``, default ``null``): its fields may stay empty; an empty field
   keeps the model's default, and a group whose fields are all empty is ``null``;
 * a field with a JSON-schema ``const`` (``bgp_enabled``: only ``false`` is valid) gets no Param, so the form
-  shows no pointless switch; a conf may still give it, and the model rejects any other value with its reason.
+  shows no pointless switch; a conf may still give it, and the model rejects any other value with its reason;
+  a field marked ``NOT_IN_FORM`` (``member_of``, set by a topology run) gets none either.
 
 :func:`form_values` (nested conf -> flat values) and :func:`nested_conf` (flat values -> nested conf) are the
 one mapping, both ways, over :data:`FORM_FIELDS`. Validation stays pydantic's: :func:`conf_from_form` validates
@@ -33,7 +34,7 @@ from typing import Any
 
 from airflow.sdk import Param
 
-from include.jdcloud_vpn.conf import PROBE_KINDS, ConfError, InterconnectConf, validate_conf
+from include.jdcloud_vpn.conf import NOT_IN_FORM, PROBE_KINDS, ConfError, InterconnectConf, validate_conf
 
 #: Section of the top-level fields that are not groups; the others are at the top of the form. A group's
 #: section is its own title.
@@ -128,6 +129,8 @@ def _walk(
 ) -> Iterator[FormField]:
     """The form fields of the object schema ``node`` at ``path``; ``when`` says when a union kind's are used."""
     for name, raw in node["properties"].items():
+        if raw.get(NOT_IN_FORM):
+            continue
         field, nullable = _non_null(raw)
         here = (*path, name)
         default = field.get("default", _NOTSET)

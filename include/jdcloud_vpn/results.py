@@ -189,6 +189,15 @@ class TeardownPlan(TeardownRequest):
     plan: list[PlanItem]
 
 
+class SiteGatewayTeardown(Result):
+    """A topology site's gateway teardown: what was deleted, or which of its users kept it."""
+
+    site: str
+    region: str
+    deleted: list[str]
+    kept_for: list[str]
+
+
 class TeardownVerified(Result):
     """What remained after the teardown (must be nothing, unless a dry run)."""
 

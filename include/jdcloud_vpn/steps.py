@@ -117,11 +117,26 @@ def check_sites(hook: JDCloudHook, conf: InterconnectConf) -> list[str]:
 # --------------------------------------------------------------------- steps 1/5: border gateway
 
 
-def ensure_border_gateway(hook: JDCloudHook, conf: InterconnectConf, side: Side) -> BorderGateway:
-    """Tutorial steps 1 and 5: a border gateway in the side's region (its BGP ASN is fixed at 65000)."""
+def _shared_missing(conf: InterconnectConf, kind: str, name: str) -> StepConflict:
+    return StepConflict(
+        f"{kind} {name} of topology {conf.member_of.topology} is missing: the topology run creates its sites' "
+        "gateways before their pairs (a pair never creates a shared one: two pairs would race)"
+    )
+
+
+def ensure_border_gateway(
+    hook: JDCloudHook, conf: InterconnectConf, side: Side, *, site_stage: bool = False
+) -> BorderGateway:
+    """Tutorial steps 1 and 5: a border gateway in the side's region (its BGP ASN is fixed at 65000).
+
+    A topology's pair (``conf.member_of``) only adopts its site's gateway; the topology's site stage
+    (``site_stage``) creates it.
+    """
     region, name = conf.site(side).region, naming.bgw_name(conf, side)
     bgw_id = _id_of(hook.find_bgw_by_name(name, region=region), "bgw_id")
     created = bgw_id is None
+    if created and naming.shares_gateways(conf) and not site_stage:
+        raise _shared_missing(conf, "border gateway", name)
     if created:
         bgw_id = create_or_adopt(
             f"border gateway {name}",
@@ -135,8 +150,13 @@ def ensure_border_gateway(hook: JDCloudHook, conf: InterconnectConf, side: Side)
 # --------------------------------------------------------------------- steps 2/6: VPC attachment
 
 
-def ensure_vpc_attachment(hook: JDCloudHook, conf: InterconnectConf, side: Side, bgw_id: str) -> VpcAttachment:
-    """Tutorial steps 2 and 6: attach the VPC to the border gateway, propagating the chosen subnets."""
+def ensure_vpc_attachment(
+    hook: JDCloudHook, conf: InterconnectConf, side: Side, bgw_id: str, *, site_stage: bool = False
+) -> VpcAttachment:
+    """Tutorial steps 2 and 6: attach the VPC to the border gateway, propagating the chosen subnets.
+
+    A topology's pair only adopts its site's attachment; the topology's site stage creates it.
+    """
     site = conf.site(side)
     name = naming.vpc_attachment_name(conf, side)
     subnet_ids = list(site.subnet_ids) if site.propagate == "partial" else None
@@ -167,6 +187,8 @@ def ensure_vpc_attachment(hook: JDCloudHook, conf: InterconnectConf, side: Side,
                 region=site.region,
             )
             drift = _repaired(drift)
+    elif naming.shares_gateways(conf) and not site_stage:
+        raise _shared_missing(conf, "VPC attachment", name)
     else:
         attachment_id = create_or_adopt(
             f"VPC attachment {name}",

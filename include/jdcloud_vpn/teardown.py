@@ -4,7 +4,9 @@ Order: BGW static routes -> tunnels (adminStatus DOWN, then delete) -> VPN conne
 gateways -> VPC attachments -> border gateways -> ephemeral probe VMs -> ping commands. Each phase lists
 what is there *now* (an old run's XCom may be gone, a build may have failed half way), deletes it, and
 counts "already gone" (404) as done. Only resources named for this interconnect are touched, plus the
-routes and attachments hanging off its own border gateways (they would block deleting them).
+routes and attachments hanging off its own border gateways (they would block deleting them). A topology's pair
+(``member_of``) leaves its sites' shared border gateways and attachments, and deletes on them only the static
+routes via its own VPN connections; :func:`delete_site_gateway` removes a site's once no pair uses it.
 
 Deletes take time: a VPN connection, VPC attachment or VM stays listed as ``deleting`` for a while, and
 its customer gateway, border gateway or subnet cannot be deleted until it is gone. So a phase ends only
@@ -15,6 +17,7 @@ retries the task, which lists and waits again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -24,7 +27,7 @@ from airflow_provider_jdcloud.exceptions import FailedPrecondition, NotFound
 from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
 from include.jdcloud_vpn import naming
 from include.jdcloud_vpn.conf import SIDES, Side, TeardownTarget
-from include.jdcloud_vpn.results import PlanItem
+from include.jdcloud_vpn.results import PlanItem, SiteGatewayTeardown
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,18 @@ class DeleteInProgress(RuntimeError):
     def __init__(self, message: str, resource_ids: list[str]) -> None:
         super().__init__(message)
         self.resource_ids = resource_ids
+
+
+def polls(timeout_s: float, sleep: Callable[[float], None]) -> Iterator[None]:
+    """Yield once per attempt, sleeping in between (doubling from FIRST_POLL_S to MAX_POLL_S) for timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    interval = FIRST_POLL_S
+    while True:
+        yield
+        if time.monotonic() >= deadline:
+            return
+        sleep(interval)
+        interval = min(interval * 2, MAX_POLL_S)
 
 
 def _exact(items: list, attribute: str, name: str) -> list:
@@ -80,10 +95,15 @@ class Teardown:
         return _exact(found, "vpn_connection_name", name)
 
     def list_bgw_routes(self, phase: str, side: Side) -> list[PlanItem]:
+        """The static routes on our border gateways; on a topology's shared gateway, only this pair's (their next
+        hop is one of its VPN connections)."""
+        ours = {c.vpn_connection_id for c in self._connections(side)}
+        shared = naming.shares_gateways(self.target)
         return [
             self._item(phase, side, "bgwRoute", r.bgw_route_id, bgw_id=b.bgw_id, destination=r.bgw_route_destination)
             for b in self._bgws(side)
             for r in self.hook.describe_bgw_routes(b.bgw_id, origin="static", region=self.target.region(side))
+            if not shared or r.bgw_route_nexthop in ours
         ]
 
     def list_vpn_tunnels(self, phase: str, side: Side) -> list[PlanItem]:
@@ -109,6 +129,8 @@ class Teardown:
         ]
 
     def list_vpc_attachments(self, phase: str, side: Side) -> list[PlanItem]:
+        if naming.shares_gateways(self.target):
+            return []  # the topology's, shared by the site's other pairs: its teardown removes them last
         region = self.target.region(side)
         name = naming.vpc_attachment_name(self.target, side)
         by_name = _exact(
@@ -121,6 +143,8 @@ class Teardown:
         return [self._item(phase, side, "vpcAttachment", a_id, status=unique[a_id].status) for a_id in sorted(unique)]
 
     def list_bgws(self, phase: str, side: Side) -> list[PlanItem]:
+        if naming.shares_gateways(self.target):
+            return []
         return [self._item(phase, side, "bgw", b.bgw_id) for b in self._bgws(side)]
 
     def list_probe_vms(self, phase: str, side: Side) -> list[PlanItem]:
@@ -180,15 +204,7 @@ class Teardown:
         raise DeleteInProgress(f"{phase}: still being deleted after {self.timeout_s:g}s: {names}", [i.id for i in left])
 
     def _polls(self) -> Iterator[None]:
-        """Yield once per attempt, sleeping in between (doubling from FIRST_POLL_S to MAX_POLL_S) for timeout_s."""
-        deadline = time.monotonic() + self.timeout_s
-        interval = FIRST_POLL_S
-        while True:
-            yield
-            if time.monotonic() >= deadline:
-                return
-            self.sleep(interval)
-            interval = min(interval * 2, MAX_POLL_S)
+        return polls(self.timeout_s, self.sleep)
 
     def delete_bgw_route(self, item: PlanItem) -> None:
         self.hook.delete_bgw_route(item.bgw_id, item.id, region=item.region)
@@ -334,3 +350,73 @@ PHASES: dict[str, Phase] = {
         "Delete the cloud-assistant ping commands.",
     ),
 }
+
+
+# --------------------------------------------------------------------- a topology's site gateways
+
+
+def delete_site_gateway(
+    hook: JDCloudHook,
+    topology: str,
+    site: str,
+    region: str,
+    sleep: Callable[[float], None] = time.sleep,
+    timeout_s: float = DELETE_TIMEOUT_S,
+) -> SiteGatewayTeardown:
+    """Delete a topology site's VPC attachments and border gateway (exact names), unless a pair still uses it.
+
+    A VPN connection or static route left on the gateway (a pair whose teardown failed, or a pair of another
+    run) keeps it: the result says which, and nothing of the site is deleted.
+
+    :raises DeleteInProgress: an attachment or the gateway still exists after ``timeout_s``
+    """
+    name = naming.site_gateway_name(topology, site, "bgw")
+    bgws = _exact(hook.describe_bgws(bgw_names=[name], region=region), "bgw_name", name)
+    users = [
+        f"VPN connection {c.vpn_connection_name or c.vpn_connection_id}"
+        for b in bgws
+        for c in hook.describe_vpn_connections(bgw_id=b.bgw_id, region=region)
+        if c.bgw_id == b.bgw_id
+    ]
+    users += [
+        f"static route {r.bgw_route_id} to {r.bgw_route_destination}"
+        for b in bgws
+        for r in hook.describe_bgw_routes(b.bgw_id, origin="static", region=region)
+    ]
+    if users:
+        return SiteGatewayTeardown(site=site, region=region, deleted=[], kept_for=users)
+    deleted: list[str] = []
+    for bgw in bgws:
+        attachments = [
+            a for a in hook.describe_vpc_attachments(bgw_id=bgw.bgw_id, region=region) if a.bgw_id == bgw.bgw_id
+        ]
+        for attachment in attachments:
+            if attachment.status != "deleting":
+                _delete_quietly(lambda a=attachment: hook.delete_vpc_attachment(a.vpc_attachment_id, region=region))
+        _wait_all_gone(
+            [a.vpc_attachment_id for a in attachments],
+            lambda a_id: hook.describe_vpc_attachment(a_id, region=region),
+            timeout_s,
+            sleep,
+        )
+        _delete_quietly(lambda b=bgw: hook.delete_bgw(b.bgw_id, region=region))
+        _wait_all_gone([bgw.bgw_id], lambda b_id: hook.describe_bgw(b_id, region=region), timeout_s, sleep)
+        deleted += [a.vpc_attachment_id for a in attachments] + [bgw.bgw_id]
+    return SiteGatewayTeardown(site=site, region=region, deleted=deleted, kept_for=[])
+
+
+def _delete_quietly(delete: Callable[[], None]) -> None:
+    """Delete; already gone (404) is done."""
+    with contextlib.suppress(NotFound):
+        delete()
+
+
+def _wait_all_gone(
+    ids: list[str], describe: Callable[[str], object], timeout_s: float, sleep: Callable[[float], None]
+) -> None:
+    left = ids
+    for _ in polls(timeout_s, sleep):
+        left = [i for i in left if Teardown._found(lambda i=i: describe(i))]
+        if not left:
+            return
+    raise DeleteInProgress(f"still being deleted after {timeout_s:g}s: {', '.join(left)}", left)

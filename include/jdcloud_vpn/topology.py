@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
@@ -29,15 +29,19 @@ from include.jdcloud_vpn.conf import (
     ConfError,
     FrozenModel,
     InterconnectConf,
+    Side,
     SiteConf,
+    SiteKey,
+    TopologyMember,
+    TopologyName,
     interconnect_lock_keys,
     problems_of,
     rule_error,
 )
+from include.jdcloud_vpn.results import Result
 
-SiteKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,5}$")]
 #: InterconnectConf fields a topology sets per pair; every other field may be given in ``settings``.
-PER_PAIR_FIELDS = frozenset({"name", "home", "peer", "psk_secret"})
+PER_PAIR_FIELDS = frozenset({"name", "home", "peer", "psk_secret", "member_of"})
 
 
 class PairSpec(FrozenModel):
@@ -50,8 +54,7 @@ class PairSpec(FrozenModel):
 class TopologyConf(FrozenModel):
     """Sites and the interconnects between them."""
 
-    name: str = Field(
-        pattern=r"^[a-z][a-z0-9]{1,7}$",
+    name: TopologyName = Field(
         description="Topology name, 2-8 lowercase letters and digits: each pair is named <name>-<home>-<peer>.",
     )
     sites: dict[SiteKey, SiteConf] = Field(
@@ -123,9 +126,55 @@ class TopologyPlan:
     def pairs_of(self, site: str) -> list[tuple[str, str]]:
         return [pair for pair in self.interconnects if site in pair]
 
+    def to_result(self) -> ValidatedTopology:
+        """The plan as the topology DAGs pass it on (XCom JSON): pairs, and each site with a pair that holds it."""
+        sites = []
+        for key, site in self.conf.sites.items():
+            pair = next((p for p in self.interconnects if key in p), None)
+            if pair is not None:
+                side: Side = "home" if pair[0] == key else "peer"
+                sites.append(TopologySite(key=key, region=site.region, side=side, anchor=self.interconnects[pair]))
+        return ValidatedTopology(
+            name=self.conf.name,
+            lock_keys=sorted(self.conf.lock_keys()),
+            sites=sites,
+            pairs=[TopologyPair(home=h, peer=p, conf=conf) for (h, p), conf in self.interconnects.items()],
+            excluded=[f"{h}-{p}" for h, p in self.excluded],
+        )
 
-def validate_topology(raw: Any) -> TopologyPlan:
+
+class TopologySite(Result):
+    """A site of a validated topology; ``anchor``, one of its pairs' confs (its ``side`` is this site), names and
+    places the site's shared border gateway and VPC attachment."""
+
+    key: str
+    region: str
+    side: Side
+    anchor: InterconnectConf
+
+
+class TopologyPair(Result):
+    """One interconnect of a validated topology."""
+
+    home: str
+    peer: str
+    conf: InterconnectConf
+
+
+class ValidatedTopology(Result):
+    """What the topology DAGs' first task returns: the plan, and the lock keys the run holds (guard.py)."""
+
+    name: str
+    lock_keys: list[str]
+    sites: list[TopologySite]
+    pairs: list[TopologyPair]
+    excluded: list[str]
+
+
+def validate_topology(raw: Any, parent: tuple[str, str] | None = None) -> TopologyPlan:
     """Validate a topology conf and plan its interconnects.
+
+    :param parent: ``(dag_id, run_id)`` of the topology run that will build the pairs (in each ``member_of``).
 
     :raises ConfError: every problem as ``<dotted.field.path>: <rule>``; a pair's problems are prefixed
         ``interconnects[<home>-<peer>]``, quota problems ``quota``.
@@ -142,11 +191,19 @@ def validate_topology(raw: Any) -> TopologyPlan:
     problems += [f"interconnects: the pair {' and '.join(sorted(pair))} is listed twice" for pair in duplicates]
     interconnects: dict[tuple[str, str], InterconnectConf] = {}
     for home, peer in kept:
+        member = TopologyMember(
+            topology=conf.name,
+            home_site=home,
+            peer_site=peer,
+            parent_dag_id=parent[0] if parent else None,
+            parent_run_id=parent[1] if parent else None,
+        )
         raw_pair = {
             **conf.settings,
             "name": conf.pair_name(home, peer),
             "home": conf.sites[home].model_dump(mode="json"),
             "peer": conf.sites[peer].model_dump(mode="json"),
+            "member_of": member.model_dump(mode="json"),
         }
         try:
             interconnects[(home, peer)] = InterconnectConf.model_validate(raw_pair)

@@ -10,7 +10,15 @@ import pytest
 from include.jdcloud_vpn.guard import VPN_DAGS
 
 INTERCONNECT = "jdcloud_vpn_interconnect"
-ALL_DAGS = [INTERCONNECT, "jdcloud_vpn_teardown", "jdcloud_vpn_dr_drill", "jdcloud_vpn_preflight"]
+ALL_DAGS = [
+    INTERCONNECT,
+    "jdcloud_vpn_teardown",
+    "jdcloud_vpn_dr_drill",
+    "jdcloud_vpn_preflight",
+    "jdcloud_vpn_topology",
+    "jdcloud_vpn_topology_teardown",
+    "jdcloud_vpn_topology_drill",
+]
 GUARD_TASK_ID = "wait_for_interconnect_lock"
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from include.jdcloud_vpn.conf import ConfError
-from include.jdcloud_vpn.topology import validate_topology
+from include.jdcloud_vpn import naming
+from include.jdcloud_vpn.conf import SIDES, ConfError, TeardownTarget
+from include.jdcloud_vpn.guard import VPN_DAGS
+from include.jdcloud_vpn.results import TeardownRequest
+from include.jdcloud_vpn.topology import ValidatedTopology, validate_topology
 
 REGIONS = ("cn-north-1", "cn-east-1", "cn-east-2", "cn-south-1")
 
@@ -134,3 +137,48 @@ def test_eleven_spokes_exceed_the_hubs_customer_gateway_and_vpn_connection_quota
         "quota: at most 10 VPN connections per border gateway",
     ]
     assert "cn-south-1 would need 11" in found[0] and "site hub's would need 11" in found[1]
+
+
+def test_the_six_pairs_of_a_mesh_name_four_shared_gateways_and_their_own_connections():
+    plan = validate_topology({"name": "grid", "sites": sites_in(*REGIONS), "topology": "mesh"}, parent=("dag", "run"))
+    confs = list(plan.interconnects.values())
+    bgws = {naming.bgw_name(conf, side) for conf in confs for side in SIDES}
+    attachments = {naming.vpc_attachment_name(conf, side) for conf in confs for side in SIDES}
+    connections = {naming.vpn_connection_name(conf, side) for conf in confs for side in SIDES}
+    cgws = {naming.customer_gateway_name(conf, side) for conf in confs for side in SIDES}
+    assert bgws == {f"tp-grid-s{i}-bgw" for i in range(1, 5)}
+    assert attachments == {f"tp-grid-s{i}-att" for i in range(1, 5)}
+    assert len(connections) == len(cgws) == 12  # each pair's own, on each side
+    assert all(naming.is_jd_name(name) for name in bgws | attachments | connections | cgws)
+    member = plan.interconnects[("s2", "s4")].member_of
+    assert (member.topology, member.home_site, member.peer_site) == ("grid", "s2", "s4")
+    assert (member.parent_dag_id, member.parent_run_id) == ("dag", "run")
+
+
+def test_an_interconnect_outside_a_topology_keeps_its_own_gateway_names():
+    plan = validate_topology({"name": "grid", "sites": sites_in(*REGIONS[:2]), "topology": "mesh"})
+    alone = plan.interconnects[("s1", "s2")].model_copy(update={"member_of": None})
+    assert naming.bgw_name(alone, "home") == "ic-grid-s1-s2-home-bgw"
+    assert not naming.shares_gateways(alone)
+
+
+def test_the_validated_topology_lists_each_site_once_with_a_pair_that_holds_it():
+    plan = validate_topology({"name": "star", "sites": sites_in(*REGIONS), "topology": "hub", "hub": "s1"})
+    result = ValidatedTopology.model_validate(plan.to_result().model_dump(mode="json"))  # through XCom JSON
+    assert [(s.key, s.region) for s in result.sites] == list(zip(("s1", "s2", "s3", "s4"), REGIONS, strict=True))
+    for site in result.sites:  # the anchor's side is this site: the shared gateway's name is the site's
+        assert naming.bgw_name(site.anchor, site.side) == f"tp-star-{site.key}-bgw"
+    assert [(p.home, p.peer) for p in result.pairs] == [("s1", "s2"), ("s1", "s3"), ("s1", "s4")]
+    assert set(result.lock_keys) == set(plan.conf.lock_keys())
+
+
+def test_a_pair_run_passes_its_parent_in_the_guard_and_a_topology_run_has_none():
+    plan = validate_topology({"name": "star", "sites": sites_in(*REGIONS[:2]), "topology": "mesh"}, parent=("p", "r"))
+    pair = plan.interconnects[("s1", "s2")].model_dump(mode="json")
+    assert VPN_DAGS["jdcloud_vpn_interconnect"].parent(pair) == ("p", "r")
+    request = TeardownRequest(target=TeardownTarget.from_conf(plan.interconnects[("s1", "s2")]))
+    assert VPN_DAGS["jdcloud_vpn_teardown"].parent(request.model_dump(mode="json")) == ("p", "r")
+    topology = plan.to_result().model_dump(mode="json")
+    assert VPN_DAGS["jdcloud_vpn_topology"].parent(topology) is None
+    assert VPN_DAGS["jdcloud_vpn_topology"].lock_keys(topology) == plan.conf.lock_keys()
+    assert VPN_DAGS["jdcloud_vpn_interconnect"].lock_keys(pair) == {"interconnect:star-s1-s2"}
