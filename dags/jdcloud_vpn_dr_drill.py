@@ -72,7 +72,7 @@ def jdcloud_vpn_dr_drill() -> None:
     # 4. Rebuild: the interconnect DAG's build (tutorial steps 1-13, routing, probe VMs).
     build = build_interconnect(conf, after=[teardown_finished])
     rebuild_finished = drill_tasks.milestone.override(task_id="milestone_rebuild_finished")("rebuild_finished")
-    [build.routes_learned, build.probes["running"]] >> rebuild_finished
+    [*build.connected, build.probes["running"]] >> rebuild_finished
 
     # 5. Verify: ping both ways; the RTO ends when both pass.
     pings = tasks.connectivity_test(conf, build.probes, after=[rebuild_finished])

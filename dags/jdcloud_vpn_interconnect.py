@@ -10,9 +10,10 @@ connection, cross-region resource interconnection*:
 2. **Steps 8-11** (`vpn_connections`): VPN connection in the peer region, home customer gateway takes its
    two cloud IPs, VPN connection in the home region, peer customer gateway takes those.
 3. **Steps 12-13** (`vpn_tunnels`): two tunnels per side, one per IP pair, then wait until all are UP.
-4. **Routing** (`static_routing`): a static route to the remote CIDR on each border gateway, then wait
-   until each VPC route table has learned it.
-5. **Test** (`probe_vms`, `connectivity_test`): a probe VM per VPC, ping home -> peer, then peer -> home.
+4. **Routing** (`static_routing`, alongside the tunnels: a route needs its VPN connection, not a tunnel UP): a
+   static route to the remote CIDR on each border gateway, then wait until each VPC route table has learned it.
+5. **Test** (`probe_vms`, `connectivity_test`): a probe VM per VPC, then ping home -> peer and peer -> home
+   (both at once: neither needs the other).
 
 Every step adopts what exists (deterministic names), so a rerun or a retried task creates nothing twice.
 The run ends with a JSON and Markdown report under the conf's `report_dir`.
@@ -47,12 +48,13 @@ def jdcloud_vpn_interconnect() -> None:
     #   steps 1-3 / 5-7  home_region, peer_region  border gateway, VPC attachment, customer gateway per region
     #   steps 8-11       vpn_connections           VPN connection (peer), cross-wire, VPN connection (home), cross-wire
     #   steps 12-13      vpn_tunnels               two tunnels per side, then wait until all are UP
-    #   routing          static_routing            a static route per border gateway, then wait until the VPCs learn it
+    #   routing          static_routing            a static route per border gateway (once the connections are wired,
+    #                                              alongside the tunnels), then wait until the VPCs learn it
     #   test steps a/b   probe_vms                 a probe VM per VPC (started early), then wait until both run
     build = build_interconnect(conf, after=[sites])
 
-    # Test step c: ping home -> peer, then peer -> home.
-    pings = tasks.connectivity_test(conf, build.probes, after=[build.routes_learned])
+    # Test step c: ping home -> peer and peer -> home, once the tunnels are UP and the routes learned.
+    pings = tasks.connectivity_test(conf, build.probes, after=build.connected)
 
     report = tasks.write_report(conf)
     pings >> report

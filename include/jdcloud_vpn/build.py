@@ -14,8 +14,14 @@ class Build:
     """The tasks of one build that the calling DAG wires further (pings, report, cleanup)."""
 
     conf: Any
+    tunnels_up: Any
     routes_learned: Any
     probes: dict[str, Any]
+
+    @property
+    def connected(self) -> list[Any]:
+        """The waits a ping needs behind it: tunnels UP and routes learned (independent of each other)."""
+        return [self.tunnels_up, self.routes_learned]
 
     def delete_probes_after(self, last: Any) -> None:
         """Delete the ephemeral probe VMs once ``last`` is done: a teardown of the probe VMs (their setups), so
@@ -44,12 +50,13 @@ def build_interconnect(conf: Any, *, after: list[Any]) -> Build:
     # Steps 12-13: tunnels on both sides, then wait until they are UP.
     tunnels_up = tasks.vpn_tunnels(conf, connections, psk)
 
-    # Routing: static routes on both border gateways, then wait until the VPC route tables learn them.
-    routes_learned = tasks.static_routing(conf, gateways["home"], gateways["peer"], connections, after=tunnels_up)
+    # Routing: static routes on both border gateways, then wait until the VPC route tables learn them. A static
+    # route needs its VPN connection, not tunnels UP: routing goes on while IKE negotiates.
+    routes_learned = tasks.static_routing(conf, gateways["home"], gateways["peer"], connections)
 
     # Test steps a/b: probe VMs, started early (they take longest), then wait until both run. Like every create,
     # not before the key is known good: a bad key must leave the cloud untouched.
     probes = tasks.probe_vms(conf)
     psk >> [probes[side] for side in SIDES]
 
-    return Build(conf, routes_learned, probes)
+    return Build(conf, tunnels_up, routes_learned, probes)

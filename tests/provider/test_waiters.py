@@ -25,7 +25,16 @@ REGION = "cn-north-1"
 
 
 def _tunnel(tunnel_id: str, op_status: str, admin_status: str = "UP") -> dict:
-    return {"vpnTunnel": {"vpnTunnelId": tunnel_id, "opStatus": op_status, "adminStatus": admin_status}}
+    return {"vpnTunnelId": tunnel_id, "opStatus": op_status, "adminStatus": admin_status}
+
+
+def _listed(key: str, *items: dict) -> dict:
+    """A list call's result: one per region and check (``DescribeVpnTunnels`` with the targets' ids)."""
+    return {key: list(items), "totalCount": len(items)}
+
+
+def _tunnels_listed(*tunnels: dict) -> dict:
+    return _listed("vpnTunnels", *tunnels)
 
 
 def _tunnels(*ids: str) -> list[dict]:
@@ -33,19 +42,19 @@ def _tunnels(*ids: str) -> list[dict]:
 
 
 def test_vpn_tunnels_up_reports_each_tunnel(hook: JDCloudHook, api_server: ScriptedApi) -> None:
-    api_server.reply(_tunnel("t-1", "UP"))
-    api_server.reply(_tunnel("t-2", "DOWN"))
-    api_server.reply(_tunnel("t-1", "UP"))
-    api_server.reply(_tunnel("t-2", "UP"))
+    api_server.reply(_tunnels_listed(_tunnel("t-1", "UP"), _tunnel("t-2", "DOWN")))
+    api_server.reply(_tunnels_listed(_tunnel("t-2", "UP"), _tunnel("t-1", "UP"), _tunnel("t-3", "DOWN")))
     check = get_waiter("vpn_tunnels_up")
 
     assert check(hook, _tunnels("t-1", "t-2")) == WaitCheck(False, False, f"t-1({REGION}) op=UP; t-2({REGION}) op=DOWN")
+    # Matched by id, in the targets' order; a tunnel the filter let through (t-3) is not a target.
     assert check(hook, _tunnels("t-1", "t-2")) == WaitCheck(True, False, f"t-1({REGION}) op=UP; t-2({REGION}) op=UP")
+    assert len(api_server.requests) == 2  # one list call per region and check, not one describe per tunnel
 
 
 def test_vpn_tunnel_admin_down_or_gone_is_terminal(hook: JDCloudHook, api_server: ScriptedApi) -> None:
-    api_server.reply(_tunnel("t-1", "DOWN", admin_status="DOWN"))
-    api_server.fail(404, "NOT_FOUND", "no such tunnel")
+    api_server.reply(_tunnels_listed(_tunnel("t-1", "DOWN", admin_status="DOWN")))
+    api_server.reply(_tunnels_listed())
     check = get_waiter("vpn_tunnels_up")
 
     assert check(hook, _tunnels("t-1")) == WaitCheck(False, True, "VPN tunnel t-1 has adminStatus DOWN")
@@ -53,8 +62,8 @@ def test_vpn_tunnel_admin_down_or_gone_is_terminal(hook: JDCloudHook, api_server
 
 
 def test_instances_running_fails_on_a_stopped_instance(hook: JDCloudHook, api_server: ScriptedApi) -> None:
-    api_server.reply({"instance": {"instanceId": "i-1", "status": "pending"}})
-    api_server.reply({"instance": {"instanceId": "i-1", "status": "stopped"}})
+    api_server.reply(_listed("instances", {"instanceId": "i-1", "status": "pending"}))
+    api_server.reply(_listed("instances", {"instanceId": "i-1", "status": "stopped"}))
     targets = [{"region": REGION, "instance_id": "i-1"}]
     check = get_waiter("instances_running")
 
@@ -63,9 +72,9 @@ def test_instances_running_fails_on_a_stopped_instance(hook: JDCloudHook, api_se
 
 
 def test_vpn_connections_provisioned_waits_for_both_cloud_ips(hook: JDCloudHook, api_server: ScriptedApi) -> None:
-    api_server.reply({"vpnConnection": {"vpnConnectionId": "vc-1", "cloudPublicIp": [], "status": "creating"}})
-    api_server.reply({"vpnConnection": {"vpnConnectionId": "vc-1", "cloudPublicIp": ["1.1.1.1", "1.1.1.2"]}})
-    api_server.fail(404, "NOT_FOUND", "gone")
+    api_server.reply(_listed("vpnConnections", {"vpnConnectionId": "vc-1", "cloudPublicIp": [], "status": "creating"}))
+    api_server.reply(_listed("vpnConnections", {"vpnConnectionId": "vc-1", "cloudPublicIp": ["1.1.1.1", "1.1.1.2"]}))
+    api_server.reply(_listed("vpnConnections"))
     targets = [{"region": REGION, "vpn_connection_id": "vc-1"}]
     check = get_waiter("vpn_connections_provisioned")
 
@@ -75,7 +84,7 @@ def test_vpn_connections_provisioned_waits_for_both_cloud_ips(hook: JDCloudHook,
 
 
 def test_vpc_attachment_being_deleted_is_terminal(hook: JDCloudHook, api_server: ScriptedApi) -> None:
-    api_server.reply({"vpcAttachment": {"vpcAttachmentId": "va-1", "status": "deleting"}})
+    api_server.reply(_listed("vpcAttachments", {"vpcAttachmentId": "va-1", "status": "deleting"}))
     targets = [{"region": REGION, "vpc_attachment_id": "va-1"}]
 
     check = get_waiter("vpc_attachments_active")(hook, targets)
@@ -83,8 +92,8 @@ def test_vpc_attachment_being_deleted_is_terminal(hook: JDCloudHook, api_server:
 
 
 def test_vpc_attachments_active(hook: JDCloudHook, api_server: ScriptedApi) -> None:
-    api_server.reply({"vpcAttachment": {"vpcAttachmentId": "va-1", "status": "active"}})
-    api_server.fail(404, "NOT_FOUND", "gone")
+    api_server.reply(_listed("vpcAttachments", {"vpcAttachmentId": "va-1", "status": "active"}))
+    api_server.reply(_listed("vpcAttachments"))
     targets = [{"region": REGION, "vpc_attachment_id": "va-1"}]
     check = get_waiter("vpc_attachments_active")
 
@@ -114,8 +123,8 @@ def test_invocations_finished(hook: JDCloudHook, api_server: ScriptedApi) -> Non
 
 
 def test_wait_polls_until_success_then_stops(hook: JDCloudHook, api_server: ScriptedApi) -> None:
-    api_server.reply(_tunnel("t-1", "DOWN"))
-    api_server.reply(_tunnel("t-1", "UP"))
+    api_server.reply(_tunnels_listed(_tunnel("t-1", "DOWN")))
+    api_server.reply(_tunnels_listed(_tunnel("t-1", "UP")))
     slept: list[float] = []
 
     status, check = wait(
@@ -152,8 +161,8 @@ def test_backoff_stops_at_the_cap_so_a_long_wait_costs_few_checks() -> None:
 
 
 def test_wait_reports_timeout_and_failure(hook: JDCloudHook, api_server: ScriptedApi) -> None:
-    api_server.reply(_tunnel("t-1", "DOWN"))
-    api_server.reply(_tunnel("t-1", "DOWN", admin_status="DOWN"))
+    api_server.reply(_tunnels_listed(_tunnel("t-1", "DOWN")))
+    api_server.reply(_tunnels_listed(_tunnel("t-1", "DOWN", admin_status="DOWN")))
 
     timed_out = wait(hook, "vpn_tunnels_up", _tunnels("t-1"), deadline=time.time() - 1, poll_interval=5)
     failed = wait(hook, "vpn_tunnels_up", _tunnels("t-1"), deadline=time.time() + 60, poll_interval=5)
@@ -163,8 +172,8 @@ def test_wait_reports_timeout_and_failure(hook: JDCloudHook, api_server: Scripte
 
 
 def test_async_wait_runs_the_same_loop(hook: JDCloudHook, api_server: ScriptedApi) -> None:
-    api_server.reply(_tunnel("t-1", "DOWN"))
-    api_server.reply(_tunnel("t-1", "UP"))
+    api_server.reply(_tunnels_listed(_tunnel("t-1", "DOWN")))
+    api_server.reply(_tunnels_listed(_tunnel("t-1", "UP")))
 
     status, check = asyncio.run(
         async_wait(hook, "vpn_tunnels_up", _tunnels("t-1"), deadline=time.time() + 60, poll_interval=0.01)
@@ -179,7 +188,7 @@ PEER_REGION = "cn-east-2"
 
 def _end(tunnel_id: str, cloud_ip: str, customer_ip: str, psk: str = "Stored_Key_123", op: str = "DOWN") -> dict:
     fields = {"cloudPublicIp": cloud_ip, "customerIp": customer_ip, "psk": psk, "ikeVersion": "v2"}
-    return {"vpnTunnel": {**_tunnel(tunnel_id, op)["vpnTunnel"], **fields}}
+    return _tunnels_listed({**_tunnel(tunnel_id, op), **fields})
 
 
 TWO_ENDS = [{"region": REGION, "vpn_tunnel_id": "t-1"}, {"region": PEER_REGION, "vpn_tunnel_id": "t-2"}]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from include.jdcloud_vpn import naming
@@ -182,3 +185,9 @@ def test_a_pair_run_passes_its_parent_in_the_guard_and_a_topology_run_has_none()
     assert VPN_DAGS["jdcloud_vpn_topology"].parent(topology) is None
     assert VPN_DAGS["jdcloud_vpn_topology"].lock_keys(topology) == plan.conf.lock_keys()
     assert VPN_DAGS["jdcloud_vpn_interconnect"].lock_keys(pair) == {"interconnect:star-s1-s2"}
+
+
+def test_the_example_topology_is_a_hub_of_two_pairs():
+    example = json.loads((Path(__file__).parents[2] / "include" / "topology.example.json").read_text())
+    plan = validate_topology(example)
+    assert sorted(plan.interconnects) == [("bj", "gz"), ("bj", "sq")]

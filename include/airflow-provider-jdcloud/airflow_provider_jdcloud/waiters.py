@@ -16,9 +16,8 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from airflow_provider_jdcloud.exceptions import NotFound
 from airflow_provider_jdcloud.hooks.jdcloud import JDCloudHook
 from airflow_provider_jdcloud.mirror import mirror_mismatch
 from airflow_provider_jdcloud.models import VpnTunnel
@@ -26,7 +25,6 @@ from airflow_provider_jdcloud.models import VpnTunnel
 log = logging.getLogger(__name__)
 
 Target = dict[str, Any]
-R = TypeVar("R")
 
 FIRST_POLL_S = 1.0  # the shortest pause between two checks (unless the cap is shorter)
 POLL_BACKOFF = 0.1  # a pause is at most this fraction of the time waited so far
@@ -66,12 +64,31 @@ def _check_targets(targets: list[Target], observe: Callable[[Target], tuple[bool
     return WaitCheck(pending == 0, False, "; ".join(seen))
 
 
-def _describe(describe: Callable[..., R], target: Target, id_key: str, noun: str) -> R:
-    """Describe the resource ``target[id_key]``; one that is gone is terminal."""
-    try:
-        return describe(target[id_key], region=target["region"])
-    except NotFound:
-        raise _Terminal(f"{noun} {target[id_key]} no longer exists") from None
+class _Listed:
+    """One list call per region for all the targets of a check (``DescribeVpnTunnels`` with their ids, not a
+    ``DescribeVpnTunnel`` each); a target the list does not return is gone, which is terminal.
+
+    The list's filter is not trusted to be exact: a target is matched by its id.
+    """
+
+    def __init__(
+        self, list_in_region: Callable[[str, list[str]], list[Any]], targets: list[Target], id_key: str, noun: str
+    ) -> None:
+        self.id_key, self.noun = id_key, noun
+        ids_by_region: dict[str, list[str]] = {}
+        for target in targets:
+            ids_by_region.setdefault(target["region"], []).append(target[id_key])
+        self.found = {
+            (region, getattr(item, id_key)): item  # the target's key is the model's id attribute
+            for region, ids in ids_by_region.items()
+            for item in list_in_region(region, ids)
+        }
+
+    def __call__(self, target: Target) -> Any:
+        item = self.found.get((target["region"], target[self.id_key]))
+        if item is None:
+            raise _Terminal(f"{self.noun} {target[self.id_key]} no longer exists")
+        return item
 
 
 def vpn_tunnels_up(hook: JDCloudHook, targets: list[Target]) -> WaitCheck:
@@ -82,9 +99,15 @@ def vpn_tunnels_up(hook: JDCloudHook, targets: list[Target]) -> WaitCheck:
     differs in pre-shared key, IKE version or proposals, when the targets hold tunnels of two regions.
     """
     described: list[tuple[str, VpnTunnel]] = []
+    listed = _Listed(
+        lambda region, ids: hook.describe_vpn_tunnels(vpn_tunnel_ids=ids, region=region),
+        targets,
+        "vpn_tunnel_id",
+        "VPN tunnel",
+    )
 
     def observe(target: Target) -> tuple[bool, str]:
-        tunnel = _describe(hook.describe_vpn_tunnel, target, "vpn_tunnel_id", "VPN tunnel")
+        tunnel = listed(target)
         if tunnel.admin_status == "DOWN":
             raise _Terminal(f"VPN tunnel {tunnel.vpn_tunnel_id} has adminStatus DOWN")
         described.append((target["region"], tunnel))
@@ -115,8 +138,12 @@ def _mirror_mismatch(described: list[tuple[str, VpnTunnel]]) -> str | None:
 def instances_running(hook: JDCloudHook, targets: list[Target]) -> WaitCheck:
     """Every instance ``running``; ``error``, ``deleting``, ``stopped`` or gone is terminal."""
 
+    listed = _Listed(
+        lambda region, ids: hook.describe_instances(instance_ids=ids, region=region), targets, "instance_id", "instance"
+    )
+
     def observe(target: Target) -> tuple[bool, str]:
-        instance = _describe(hook.describe_instance, target, "instance_id", "instance")
+        instance = listed(target)
         if instance.status in ("error", "deleting", "stopped"):
             raise _Terminal(f"instance {instance.instance_id} is {instance.status}")
         return instance.status == "running", f"{instance.instance_id}({target['region']}) {instance.status}"
@@ -166,8 +193,15 @@ def _check_static_route(hook: JDCloudHook, target: Target) -> None:
 def vpc_attachments_active(hook: JDCloudHook, targets: list[Target]) -> WaitCheck:
     """Every VPC attachment ``active``; one being deleted or gone will never be."""
 
+    listed = _Listed(
+        lambda region, ids: hook.describe_vpc_attachments(vpc_attachment_ids=ids, region=region),
+        targets,
+        "vpc_attachment_id",
+        "VPC attachment",
+    )
+
     def observe(target: Target) -> tuple[bool, str]:
-        attachment = _describe(hook.describe_vpc_attachment, target, "vpc_attachment_id", "VPC attachment")
+        attachment = listed(target)
         if attachment.status == "deleting":
             raise _Terminal(f"VPC attachment {attachment.vpc_attachment_id} is being deleted")
         return attachment.status == "active", f"{attachment.vpc_attachment_id}({target['region']}) {attachment.status}"
@@ -178,8 +212,15 @@ def vpc_attachments_active(hook: JDCloudHook, targets: list[Target]) -> WaitChec
 def vpn_connections_provisioned(hook: JDCloudHook, targets: list[Target]) -> WaitCheck:
     """Every VPN connection shows its two cloud public IPs (JD allocates them on create; it may take a moment)."""
 
+    listed = _Listed(
+        lambda region, ids: hook.describe_vpn_connections(vpn_connection_ids=ids, region=region),
+        targets,
+        "vpn_connection_id",
+        "VPN connection",
+    )
+
     def observe(target: Target) -> tuple[bool, str]:
-        connection = _describe(hook.describe_vpn_connection, target, "vpn_connection_id", "VPN connection")
+        connection = listed(target)
         ips = connection.cloud_public_ip
         return len(ips) == 2, f"{connection.vpn_connection_id}({target['region']}) cloud IPs {ips or 'not yet'}"
 
