@@ -200,7 +200,8 @@ def _pair_outcome(topology: ValidatedTopology, action: Action, run_id: str, pair
     dag_id, kind = PAIR_DAGS[action]
     child_run_id = pair_run_id(run_id, pair.conf.name)
     try:
-        state = RuntimeTaskInstance.get_dagrun_state(dag_id=dag_id, run_id=child_run_id)
+        found = RuntimeTaskInstance.get_dagrun_state(dag_id=dag_id, run_id=child_run_id)
+        state = str(getattr(found, "value", found))  # a DagRunState
     except Exception as error:  # never triggered (the topology failed before)
         state = f"not run ({type(error).__name__})"
     outcome: dict[str, Any] = {
@@ -208,7 +209,7 @@ def _pair_outcome(topology: ValidatedTopology, action: Action, run_id: str, pair
         "interconnect": pair.conf.name,
         "dag_id": dag_id,
         "run_id": child_run_id,
-        "state": str(state),
+        "state": state,
         "failed_steps": [],
         "diagnosis": {},
     }
