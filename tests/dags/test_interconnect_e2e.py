@@ -60,7 +60,7 @@ def test_full_build_pings_both_ways_and_reports(dagbag, hook, emulator_control, 
     step_ids = {s["task_id"] for s in report["steps"]}
     assert {"vpn_tunnels.wait_tunnels_up", "connectivity_test.ping_peer_to_home"} <= step_ids
     assert all(s["attempts"] == 1 and s["duration_s"] is not None for s in report["steps"])
-    # Steps in the order they ran, each with its start time: the conf check first, the pings in tutorial order.
+    # Steps in the order they ran, each with its start time: the conf check first, the pings last.
     started = [s["started_at"] for s in report["steps"]]
     assert None not in started and started == sorted(started), started
     order = [s["task_id"] for s in report["steps"]]
@@ -68,7 +68,10 @@ def test_full_build_pings_both_ways_and_reports(dagbag, hook, emulator_control, 
     assert order.index("vpn_connections.create_vpn_connection_peer") < order.index(
         "vpn_connections.create_vpn_connection_home"
     )
-    assert order.index("connectivity_test.ping_home_to_peer") < order.index("connectivity_test.ping_peer_to_home")
+    # Both pings (at once) after both waits they need: tunnels UP and routes learned.
+    for ping in ("connectivity_test.ping_home_to_peer", "connectivity_test.ping_peer_to_home"):
+        for wait in ("vpn_tunnels.wait_tunnels_up", "static_routing.wait_routes_propagated"):
+            assert order.index(wait) < order.index(ping), (wait, ping)
     markdown = Path(_latest_md(conf)).read_text()
     assert "| task | started | status | attempts | duration (s) |" in markdown
     assert markdown.index("| validate_conf |") < markdown.index("| connectivity_test.ping_home_to_peer |")
@@ -174,7 +177,7 @@ def test_the_build_waits_for_cloud_ips_and_active_attachments(dagbag, hook, emul
     first_connection = min(r["time"] for r in logged if r["operation"] == "CreateVpnConnection")
     first_wiring = min(r["time"] for r in logged if r["operation"] == "ModifyCustomerGateway")
     assert first_wiring - first_connection >= 2.0  # not before the IPs existed
-    polls = [r for r in logged if r["operation"] in ("DescribeVpnConnection", "DescribeVpcAttachment")]
+    polls = [r for r in logged if r["operation"] in ("DescribeVpnConnections", "DescribeVpcAttachments")]
     assert len(polls) > 4, "the sensors never polled"
     state = emulator_control.get("/state").json()
     connection_ips = sorted(ip for c in state["vpnConnections"] for ip in c["cloudPublicIp"])
