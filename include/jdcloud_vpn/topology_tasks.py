@@ -19,6 +19,7 @@ failed pair the steps that failed and the diagnosis of its ping test (from the p
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Literal
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
@@ -37,8 +38,10 @@ from include.jdcloud_vpn.teardown import delete_site_gateway
 from include.jdcloud_vpn.topology import TopologyConf, TopologySite, ValidatedTopology, validate_topology
 
 CONF_TASK_ID = "validate_topology"
+SITE_TEARDOWN_TASK_ID = "delete_site_gateway_task"
 REPORT_TASK_ID = "write_topology_report"
 PAIR_RUNS_TASK_ID = "pair_runs"
+log = logging.getLogger(__name__)
 PAIR_POLL_S = 5  # how often a deferred pair trigger checks its run's state
 Action = Literal["build", "teardown", "drill"]
 #: What a topology run does to each pair: the DAG it triggers, the pair's report kind.
@@ -153,8 +156,8 @@ def delete_site_gateway_task(site: TopologySite) -> SiteGatewayTeardown:
     topology = site.anchor.member_of
     assert topology is not None  # validate_topology sets it on every pair
     result = delete_site_gateway(jdcloud_hook(), topology.topology, site.key, site.region)
-    if result.kept_for:
-        raise AirflowFailException(f"site {site.key} is still used, kept: {'; '.join(result.kept_for)}")
+    if result.kept_for:  # the report fails the run, naming what kept it
+        log.warning("site %s is still used, kept: %s", site.key, "; ".join(result.kept_for))
     return result
 
 
@@ -247,9 +250,13 @@ def render_topology_markdown(report: dict[str, Any]) -> str:
             ),
         ),
     ]
-    if report.get("sites"):
+    if report["sites"]:
         lines += ["", "## Sites", ""]
-        lines += markdown_table(("site", "region", "deleted", "kept for"), report["sites"])
+        rows = [
+            (s["site"], s["region"], ", ".join(s["deleted"]) or "-", "; ".join(s["kept_for"]) or "-")
+            for s in report["sites"]
+        ]
+        lines += markdown_table(("site", "region", "deleted", "kept for"), rows)
     if report["excluded"]:
         lines += ["", f"Left out (both sites in one region): {', '.join(report['excluded'])}"]
     return "\n".join(lines) + "\n"
@@ -257,27 +264,28 @@ def render_topology_markdown(report: dict[str, Any]) -> str:
 
 @typed_task(task_id=REPORT_TASK_ID, trigger_rule="all_done", retries=0)
 def write_topology_report(topology: ValidatedTopology, action: Action) -> dict[str, Any]:
-    """The topology's report: each pair's run and state, and why a failed pair failed; fails if any pair did."""
+    """The topology's report: each pair's run and state, why a failed pair failed, and (teardown) each site's
+    gateway; fails if a pair failed or a site's gateway is left."""
     context = get_current_context()
     ti = context["ti"]
     pairs = [_pair_outcome(topology, action, ti.run_id, pair) for pair in topology.pairs]
     sites = []
     if action == "teardown":
-        pulled = ti.xcom_pull(task_ids="delete_site_gateway_task") or []
-        for item in pulled if isinstance(pulled, list) else [pulled]:
-            if item:
-                sites.append((item["site"], item["region"], ", ".join(item["deleted"]) or "-", "-"))
+        pulled = ti.xcom_pull(task_ids=SITE_TEARDOWN_TASK_ID) or []
+        sites = [SiteGatewayTeardown.model_validate(item) for item in pulled if item]
     failed = [p for p in pairs if p["state"] != "success"]
+    kept = [s for s in sites if s.kept_for]
+    missing_sites = len(topology.sites) - len(sites) if action == "teardown" else 0  # a site task that failed
     report = {
         "kind": "topology",
         "action": action,
         "topology": topology.name,
         "dag_id": ti.dag_id,
         "run_id": ti.run_id,
-        "status": "success" if not failed else "failed",
+        "status": "success" if not (failed or kept or missing_sites) else "failed",
         "failed": len(failed),
         "pairs": pairs,
-        "sites": sites,
+        "sites": [site.model_dump(mode="json") for site in sites],
         "excluded": topology.excluded,
     }
     if action == "drill":
@@ -289,8 +297,11 @@ def write_topology_report(topology: ValidatedTopology, action: Action) -> dict[s
     print(markdown)
     print(f"Report written to {paths[0]} and {paths[1]}")
     problem = None
-    if failed:
-        problem = f"topology {action}: {', '.join(p['pair'] for p in failed)} failed (see {paths[1]})"
+    if report["status"] != "success":
+        what = [f"pair {p['pair']} failed" for p in failed] + [f"site {s.site} kept" for s in kept]
+        if missing_sites:
+            what.append(f"{missing_sites} site(s) not torn down")
+        problem = f"topology {action}: {', '.join(what)} (see {paths[1]})"
     note_for_alert(ti, str(paths[1]), problem)
     if problem:
         raise AirflowFailException(problem)

@@ -167,6 +167,11 @@ def test_hub_of_three_pairs_with_one_broken_then_teardown(airflow: RealAirflow, 
     assert teardown["state"] == "success", teardown
     for pair in pairs:
         assert airflow.dag_run(TEARDOWN_DAG, f"{NAME}-{pair}__rx_topology_teardown")["state"] == "success"
+    teardowns = sorted((airflow.report_dir / NAME).glob("topology-teardown-*.json"))
+    sites_report = json.loads(teardowns[0].read_text(encoding="utf-8"))["sites"]
+    assert sorted((s["site"], len(s["deleted"]), s["kept_for"]) for s in sites_report) == [
+        (key, 2, []) for key in sorted(SITES)
+    ]  # each site's attachment and border gateway
     left = _ours(airflow.emulator_state())
     assert left == dict.fromkeys(built, 0), left
     c = seeded["c"]
