@@ -16,6 +16,7 @@ from include.jdcloud_vpn import naming, steps
 from include.jdcloud_vpn.demo import seed_site
 from include.jdcloud_vpn.teardown import delete_site_gateway
 from include.jdcloud_vpn.topology import validate_topology
+from include.jdcloud_vpn.topology_tasks import live_quota_problems
 from tests.dags.conftest import FAST_WAITS, create_calls
 from tests.dags.test_teardown_e2e import _run
 
@@ -95,3 +96,21 @@ def test_pairs_share_their_sites_gateways_and_a_pair_teardown_leaves_the_other_w
     freed = delete_site_gateway(hook, "tp", "a", "cn-east-2", sleep=lambda s: time.sleep(min(s, 0.05)))
     assert freed.kept_for == [] and len(freed.deleted) == 2, freed
     assert sorted(b["bgwName"] for b in _state(emulator_control)["bgws"]) == ["tp-tp-b-bgw", "tp-tp-hub-bgw"]
+
+
+def test_the_live_quota_check_counts_what_the_region_already_holds(hook, emulator_control, tmp_path):
+    plan = _plan(hook, tmp_path)
+    topology = plan.to_result()
+    hub = topology.sites[0]
+    assert live_quota_problems(hook, topology) == []
+    # The hub's own gateway and four of someone else's: the region's quota of 5, and the check counts the hub's once.
+    ours = steps.ensure_border_gateway(hook, hub.anchor, hub.side, site_stage=True)
+    for i in range(4):
+        hook.create_bgw(f"someone-else-{i}", region="cn-north-1")
+    assert live_quota_problems(hook, topology) == []
+    # Five of someone else's: no room for the hub's, before anything is created.
+    hook.delete_bgw(ours.bgw_id, region="cn-north-1")
+    hook.create_bgw("someone-else-4", region="cn-north-1")
+    assert live_quota_problems(hook, topology) == [
+        "quota: at most 5 border gateways per region; cn-north-1 has 5 others and the topology needs 1"
+    ]
