@@ -189,6 +189,15 @@ class TeardownPlan(TeardownRequest):
     plan: list[PlanItem]
 
 
+class SiteGateway(Result):
+    """A topology site's shared border gateway and VPC attachment."""
+
+    site: str
+    region: str
+    bgw_id: str
+    vpc_attachment_id: str
+
+
 class SiteGatewayTeardown(Result):
     """A topology site's gateway teardown: what was deleted, or which of its users kept it."""
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import defaultdict
 from typing import Any, Literal
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
@@ -29,10 +30,10 @@ from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 
 from airflow_provider_jdcloud import quotas
 from include.jdcloud_vpn import naming, steps
-from include.jdcloud_vpn.conf import ConfError
+from include.jdcloud_vpn.conf import SIDES, ConfError
 from include.jdcloud_vpn.notifiers import note_for_alert
 from include.jdcloud_vpn.report import markdown_table, report_location, report_stem, save_report
-from include.jdcloud_vpn.results import Result, SiteGatewayTeardown
+from include.jdcloud_vpn.results import SiteGateway, SiteGatewayTeardown
 from include.jdcloud_vpn.taskflow import jdcloud_hook, typed_task
 from include.jdcloud_vpn.teardown import delete_site_gateway
 from include.jdcloud_vpn.topology import TopologyConf, TopologySite, ValidatedTopology, validate_topology
@@ -82,31 +83,32 @@ def validate_topology_conf(params: dict | None = None) -> ValidatedTopology:
 
 def live_quota_problems(hook: Any, topology: ValidatedTopology) -> list[str]:
     """Border and customer gateways already in each region (not this topology's) plus the plan's, against the
-    quotas; a region's resources are listed once."""
-    wanted_bgws: dict[str, set[str]] = {}
+    quotas (one list call per region and kind)."""
+    bgws: dict[str, set[str]] = defaultdict(set)
     for site in topology.sites:
-        wanted_bgws.setdefault(site.region, set()).add(naming.bgw_name(site.anchor, site.side))
-    wanted_cgws: dict[str, set[str]] = {}
+        bgws[site.region].add(naming.bgw_name(site.anchor, site.side))
+    cgws: dict[str, set[str]] = defaultdict(set)
     for pair in topology.pairs:
-        for side in ("home", "peer"):
-            region = pair.conf.site(side).region
-            wanted_cgws.setdefault(region, set()).add(naming.customer_gateway_name(pair.conf, side))
+        for side in SIDES:
+            cgws[pair.conf.site(side).region].add(naming.customer_gateway_name(pair.conf, side))
     problems = []
-    for region, wanted, limit, what, listed in (
-        *((r, w, quotas.BORDER_GATEWAYS_PER_REGION, "border gateways", "bgw") for r, w in wanted_bgws.items()),
-        *((r, w, quotas.CUSTOMER_GATEWAYS_PER_REGION, "customer gateways", "cgw") for r, w in wanted_cgws.items()),
-    ):
-        if listed == "bgw":
-            names = [b.bgw_name for b in hook.describe_bgws(region=region)]
-        else:
-            names = [g.customer_gateway_name for g in hook.describe_customer_gateways(region=region)]
-        others = [name for name in names if name not in wanted]
-        if len(others) + len(wanted) > limit:
-            problems.append(
-                f"quota: at most {limit} {what} per region; {region} has {len(others)} others and the topology "
-                f"needs {len(wanted)}"
-            )
-    return sorted(problems)
+    for region, wanted in sorted(bgws.items()):
+        held = [b.bgw_name for b in hook.describe_bgws(region=region)]
+        problems += _over_quota(region, wanted, held, quotas.BORDER_GATEWAYS_PER_REGION, "border gateways")
+    for region, wanted in sorted(cgws.items()):
+        held = [g.customer_gateway_name for g in hook.describe_customer_gateways(region=region)]
+        problems += _over_quota(region, wanted, held, quotas.CUSTOMER_GATEWAYS_PER_REGION, "customer gateways")
+    return problems
+
+
+def _over_quota(region: str, wanted: set[str], held: list[str], limit: int, what: str) -> list[str]:
+    others = [name for name in held if name not in wanted]
+    if len(others) + len(wanted) <= limit:
+        return []
+    return [
+        f"quota: at most {limit} {what} per region; {region} has {len(others)} others and the topology needs "
+        f"{len(wanted)}"
+    ]
 
 
 @typed_task(retries=2)
@@ -126,15 +128,6 @@ def check_topology(topology: ValidatedTopology) -> list[str]:
 def topology_sites(topology: ValidatedTopology) -> list[TopologySite]:
     """The sites, one item each: what the site tasks are mapped over."""
     return topology.sites
-
-
-class SiteGateway(Result):
-    """A topology site's shared border gateway and VPC attachment."""
-
-    site: str
-    region: str
-    bgw_id: str
-    vpc_attachment_id: str
 
 
 @typed_task(map_index_template="{{ site_label }}")
