@@ -30,7 +30,8 @@ from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 
 from airflow_provider_jdcloud import quotas
 from include.jdcloud_vpn import naming, steps
-from include.jdcloud_vpn.conf import SIDES, ConfError
+from include.jdcloud_vpn.conf import SIDES, ConfError, InterconnectConf
+from include.jdcloud_vpn.drill_tasks import INTERCONNECT_KEY
 from include.jdcloud_vpn.notifiers import note_for_alert
 from include.jdcloud_vpn.report import markdown_table, report_location, report_stem, save_report
 from include.jdcloud_vpn.results import SiteGateway, SiteGatewayTeardown
@@ -158,13 +159,16 @@ def delete_site_gateway_task(site: TopologySite) -> SiteGatewayTeardown:
 def pair_runs(topology: ValidatedTopology, action: Action) -> list[dict[str, Any]]:
     """One trigger per pair: the pair's conf and a run id made from this run's (a retry finds the same run)."""
     run_id = get_current_context()["run_id"]
-    runs = []
-    for pair in topology.pairs:
-        conf: dict[str, Any] = pair.conf.model_dump(mode="json")
-        if action == "drill":
-            conf = {"interconnect": conf, "require_approval": False}
-        runs.append({"trigger_run_id": pair_run_id(run_id, pair.conf.name), "conf": conf})
-    return runs
+    return [pair_trigger(action, run_id, pair.conf) for pair in topology.pairs]
+
+
+def pair_trigger(action: Action, run_id: str, conf: InterconnectConf) -> dict[str, Any]:
+    """The ``TriggerDagRunOperator`` arguments of one pair: its run id and the conf its DAG takes (a drill: the
+    interconnect under ``interconnect``, without an approval gate per pair)."""
+    pair_conf: dict[str, Any] = conf.model_dump(mode="json")
+    if action == "drill":
+        pair_conf = {INTERCONNECT_KEY: pair_conf, "require_approval": False}
+    return {"trigger_run_id": pair_run_id(run_id, conf.name), "conf": pair_conf}
 
 
 def pair_run_id(run_id: str, pair_name: str) -> str:

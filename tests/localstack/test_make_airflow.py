@@ -251,6 +251,7 @@ def test_trigger_from_the_ui_form_and_watch_it_succeed(stack: tuple[StackCommand
         )
         page = browser.new_page()
         page.set_default_timeout(30_000)
+        expect.set_options(timeout=60_000)  # a page still loading on a busy machine (CI runs other suites alongside)
 
         # Log in with what make airflow printed.
         page.goto(f"{banner.url}/")

@@ -2,9 +2,10 @@
 must give the same settled tunnel states and the same ping verdict.
 
 Each case builds the tutorial's interconnect in both emulators (with the case's tunnel overrides, on CIDRs of
-its own), breaks one hop the same way in both, waits until the tunnel states have not changed for ``SETTLED_S``,
-then pings home -> peer in both. The cases run in batches of five (the emulator's quota of border gateways per
-region), each batch on reset emulators and settled once; each case's test compares what its batch saw.
+its own), breaks one hop the same way in both, waits until the tunnel states have not changed for ``SETTLED_S``
+and the modes agree (or ``SETTLE_TIMEOUT_S`` has passed: then they differ), then pings home -> peer in both. The
+cases run in batches of five (the emulator's quota of border gateways per region), each batch on reset emulators
+and settled once; each case's test compares what its batch saw.
 """
 
 from __future__ import annotations
@@ -118,7 +119,9 @@ def _op_statuses(api: SdkClient) -> dict[str, str]:
 
 
 def _settled_states(sides: dict[tuple[str, str], tuple[SdkClient, Site, Site]]) -> dict[tuple[str, str], list[str]]:
-    """Poll every side's tunnel states until none has changed for ``SETTLED_S``."""
+    """Poll every side's tunnel states until none has changed for ``SETTLED_S`` and the two modes agree, or,
+    when they do not, until ``SETTLE_TIMEOUT_S`` (real IKE on a busy machine may take a few attempts: the test
+    compares verdicts, not how fast they come)."""
     last: dict[tuple[str, str], list[str]] = {}
     since = time.monotonic()
     deadline = since + SETTLE_TIMEOUT_S
@@ -131,9 +134,10 @@ def _settled_states(sides: dict[tuple[str, str], tuple[SdkClient, Site, Site]]) 
         }
         if states != last:
             last, since = states, now
-        if now - since >= SETTLED_S:
+        agree = all(last[(name, "model")] == last[(name, "real")] for name, _ in last)
+        if now - since >= SETTLED_S and (agree or now >= deadline):
             return last
-        assert now < deadline, f"tunnel states did not settle within {SETTLE_TIMEOUT_S}s: {last}"
+        assert now < deadline + SETTLED_S, f"tunnel states did not settle within {SETTLE_TIMEOUT_S}s: {last}"
         time.sleep(0.5)
 
 

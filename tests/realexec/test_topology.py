@@ -6,8 +6,6 @@ hub probe's address to the internet, a longer prefix than the propagated route).
 * ``jdcloud_vpn_topology`` builds the three pairs at once: each pair is a run of the interconnect DAG; the two
   healthy pairs succeed with both pings, the broken pair fails with its diagnosis, the topology run fails
   naming it; the emulator holds one border gateway per site (shared), not one per pair;
-* ``jdcloud_vpn_topology_drill`` drills the three pairs at once: the two healthy ones report their RTO, the broken
-  one fails; the sites' border gateways are the same ones after it;
 * ``jdcloud_vpn_topology_teardown`` leaves nothing of the topology in the emulator, and never touches the
   route-table rule it did not create.
 """
@@ -26,11 +24,10 @@ from include.jdcloud_vpn.demo import seed_site
 from tests import summary
 from tests.realexec.harness import INTERCONNECT_DAG, TEARDOWN_DAG, RealAirflow
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # 3 pairs' runs, on a machine running other suites
 
 TOPOLOGY_DAG = "jdcloud_vpn_topology"
 TOPOLOGY_TEARDOWN_DAG = "jdcloud_vpn_topology_teardown"
-TOPOLOGY_DRILL_DAG = "jdcloud_vpn_topology_drill"
 RUN_TIMEOUT_S = 420
 SITES = {
     "hub": {"region": "cn-north-1", "cidr": "10.10.0.0/16", "subnet": "10.10.1.0/24"},
@@ -144,23 +141,6 @@ def test_hub_of_three_pairs_with_one_broken_then_teardown(airflow: RealAirflow, 
     assert "route_table_missing_remote_cidr" in reasons, by_pair["hub-c"]
     assert by_pair["hub-a"]["failed_steps"] == [] and by_pair["hub-b"]["failed_steps"] == []
 
-    # The drill: every pair torn down and rebuilt at once, each with its own RTO; the sites' gateways stay.
-    bgw_ids = {b["bgwId"] for b in airflow.emulator_state()["bgws"] if b["bgwName"].startswith(f"tp-{NAME}-")}
-    drill = airflow.trigger(TOPOLOGY_DRILL_DAG, "rx_topology_drill", conf)
-    drill = airflow.wait_for_run(TOPOLOGY_DRILL_DAG, drill["dag_run_id"], timeout=RUN_TIMEOUT_S)
-    assert drill["state"] == "failed", "the broken pair's drill cannot restore its connectivity"
-    drills = sorted((airflow.report_dir / NAME).glob("topology-drill-*.json"))
-    drilled = {p["pair"]: p for p in json.loads(drills[0].read_text(encoding="utf-8"))["pairs"]}
-    assert {pair: p["state"] for pair, p in drilled.items()} == {
-        "hub-a": "success",
-        "hub-b": "success",
-        "hub-c": "failed",
-    }
-    assert all(drilled[pair]["rto_s"] > 0 for pair in ("hub-a", "hub-b")), drilled
-    after_drill = airflow.emulator_state()
-    assert {b["bgwId"] for b in after_drill["bgws"] if b["bgwName"].startswith(f"tp-{NAME}-")} == bgw_ids
-    assert _ours(after_drill) == built, "the drill rebuilt something other than what the build made"
-
     # The teardown of the whole topology leaves nothing, and not the rule the project did not create.
     teardown = airflow.trigger(TOPOLOGY_TEARDOWN_DAG, "rx_topology_teardown", conf)
     teardown = airflow.wait_for_run(TOPOLOGY_TEARDOWN_DAG, teardown["dag_run_id"], timeout=RUN_TIMEOUT_S)
@@ -182,8 +162,7 @@ def test_hub_of_three_pairs_with_one_broken_then_teardown(airflow: RealAirflow, 
     states = ", ".join(f"{pair}={r['state']}" for pair, r in pairs.items())
     line = (
         f"topology hub of 3 pairs, 1 broken: pairs {states}, "
-        f"builds overlapped {overlap:.1f}s; emulator held {built}; drill RTOs "
-        f"{ {pair: drilled[pair].get('rto_s') for pair in drilled} }; teardown left {sum(left.values())} resources"
+        f"builds overlapped {overlap:.1f}s; emulator held {built}; teardown left {sum(left.values())} resources"
     )
     print(f"[topology] {line}")
     summary.add(pytestconfig, summary.RESILIENCE, line)

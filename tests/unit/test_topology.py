@@ -9,9 +9,13 @@ import pytest
 
 from include.jdcloud_vpn import naming
 from include.jdcloud_vpn.conf import SIDES, ConfError, TeardownTarget
+from include.jdcloud_vpn.drill_tasks import drill_interconnect
 from include.jdcloud_vpn.guard import VPN_DAGS
+from include.jdcloud_vpn.params import conf_from_trigger
 from include.jdcloud_vpn.results import TeardownRequest
+from include.jdcloud_vpn.teardown_tasks import parse_request
 from include.jdcloud_vpn.topology import ValidatedTopology, validate_topology
+from include.jdcloud_vpn.topology_tasks import pair_trigger
 
 REGIONS = ("cn-north-1", "cn-east-1", "cn-east-2", "cn-south-1")
 
@@ -191,3 +195,21 @@ def test_the_example_topology_is_a_hub_of_two_pairs():
     example = json.loads((Path(__file__).parents[2] / "include" / "topology.example.json").read_text())
     plan = validate_topology(example)
     assert sorted(plan.interconnects) == [("bj", "gz"), ("bj", "sq")]
+
+
+@pytest.mark.parametrize("action", ["build", "teardown", "drill"])
+def test_each_pair_run_gets_a_conf_its_dag_reads_back_as_the_pair(action):
+    """What the topology DAGs trigger per pair, read back the way the pair's DAG reads its trigger conf."""
+    plan = validate_topology({"name": "star", "sites": sites_in(*REGIONS[:2]), "topology": "mesh"}, parent=("p", "r"))
+    pair = plan.interconnects[("s1", "s2")]
+    trigger = pair_trigger(action, "manual__2026-12-02T00:00:00+00:00", pair)
+    assert trigger["trigger_run_id"] == "star-s1-s2__manual__2026-12-02T00:00:00+00:00"
+    conf = json.loads(json.dumps(trigger["conf"]))  # through the REST API / DB as JSON
+    if action == "build":
+        read = conf_from_trigger(conf, {})
+    elif action == "teardown":
+        read = parse_request(conf).target
+    else:
+        assert conf["require_approval"] is False
+        read = drill_interconnect(conf, {}, lambda: None)
+    assert read.member_of == pair.member_of and read.name == "star-s1-s2"
