@@ -121,16 +121,22 @@ def demo_conf(seeded: dict[str, dict[str, Any]], template: Path = DEMO_CONF_PATH
     """The demo conf file with the seeded ids filled in; probes are the seeded VMs when there are any."""
     conf = json.loads(template.read_text(encoding="utf-8"))
     for side, site in seeded.items():
-        target = conf[side]
-        target.update(
-            region=site["region"], vpc_id=site["vpc_id"], vpc_cidr=site["vpc_cidr"], subnet_ids=site["subnet_ids"]
-        )
-        if "instance_id" in site:
-            target["probe"] = {"instance_id": site["instance_id"]}
-        else:
-            target["probe"] = {"create_in_subnet": site["subnet_ids"][0]}
+        conf[side].update(site_conf(site))
     conf.update(overrides)
     return conf
+
+
+def site_conf(seeded: dict[str, Any]) -> dict[str, Any]:
+    """The conf fields of a site :func:`seed_site` made: its VPC, and its VM as probe (else a probe the build
+    creates in its subnet)."""
+    probe = {"instance_id": seeded["instance_id"]} if "instance_id" in seeded else {}
+    return {
+        "region": seeded["region"],
+        "vpc_id": seeded["vpc_id"],
+        "vpc_cidr": seeded["vpc_cidr"],
+        "subnet_ids": seeded["subnet_ids"],
+        "probe": probe or {"create_in_subnet": seeded["subnet_ids"][0]},
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 import requests
 
-from airflow_provider_jdcloud import api_paths
+from airflow_provider_jdcloud import api_paths, quotas
 from airflow_provider_jdcloud.api_paths import ApiOperation
 from airflow_provider_jdcloud.exceptions import (
     Forbidden,
@@ -49,13 +49,6 @@ log = logging.getLogger(__name__)
 PASS: CheckStatus = "pass"
 FAIL: CheckStatus = "fail"
 NOT_CHECKED: CheckStatus = "not checked"
-
-# JD Cloud's documented quotas (jdcloud-api.md section 3, Restrictions.md).
-BGW_PER_REGION = 5
-CGW_PER_REGION = 10
-VPN_CONNECTIONS_PER_BGW = 10
-STATIC_ROUTES_PER_BGW = 50
-ATTACHMENTS_PER_VPC_AND_BGW = 1
 
 #: The id sent to single-resource describes: no resource has it, so a path that exists answers NOT_FOUND naming it.
 NONEXISTENT_ID = "preflight-nonexistent-0"
@@ -221,40 +214,60 @@ def _side_quotas(hook: JDCloudHook, conf: InterconnectConf, side: Side) -> list[
         used = len(bgws())
         bgw = our_bgw()
         plan = f"reuses {bgw_name} ({bgw.bgw_id})" if bgw else f"creates {bgw_name}"
-        return _quota(name, used=used, limit=BGW_PER_REGION, needed=0 if bgw else 1, plan=plan)
+        return _quota(name, used=used, limit=quotas.BORDER_GATEWAYS_PER_REGION, needed=0 if bgw else 1, plan=plan)
 
     def customer_gateways(name: str) -> PreflightCheck:
         cgw_name = naming.customer_gateway_name(conf, side)
         cgws = hook.describe_customer_gateways(region=region)
         reused = any(c.customer_gateway_name == cgw_name for c in cgws)
         plan = f"reuses {cgw_name}" if reused else f"creates {cgw_name}"
-        return _quota(name, used=len(cgws), limit=CGW_PER_REGION, needed=0 if reused else 1, plan=plan)
+        return _quota(
+            name, used=len(cgws), limit=quotas.CUSTOMER_GATEWAYS_PER_REGION, needed=0 if reused else 1, plan=plan
+        )
 
     def vpn_connections(name: str) -> PreflightCheck:
         vpn_name = naming.vpn_connection_name(conf, side)
         bgw = our_bgw()
         if bgw is None:
-            return _quota(name, used=0, limit=VPN_CONNECTIONS_PER_BGW, needed=1, plan=f"{bgw_name} is new")
+            return _quota(
+                name, used=0, limit=quotas.VPN_CONNECTIONS_PER_BORDER_GATEWAY, needed=1, plan=f"{bgw_name} is new"
+            )
         on_bgw = [c for c in hook.describe_vpn_connections(region=region) if c.bgw_id == bgw.bgw_id]
         reused = any(c.vpn_connection_name == vpn_name for c in on_bgw)
         plan = f"reuses {vpn_name}" if reused else f"creates {vpn_name} on {bgw.bgw_id}"
-        return _quota(name, used=len(on_bgw), limit=VPN_CONNECTIONS_PER_BGW, needed=0 if reused else 1, plan=plan)
+        return _quota(
+            name,
+            used=len(on_bgw),
+            limit=quotas.VPN_CONNECTIONS_PER_BORDER_GATEWAY,
+            needed=0 if reused else 1,
+            plan=plan,
+        )
 
     def static_routes(name: str) -> PreflightCheck:
         destination = str(conf.site(naming.other_side(side)).vpc_cidr)
         bgw = our_bgw()
         if bgw is None:
-            return _quota(name, used=0, limit=STATIC_ROUTES_PER_BGW, needed=1, plan=f"{bgw_name} is new")
+            return _quota(
+                name, used=0, limit=quotas.STATIC_ROUTES_PER_BORDER_GATEWAY, needed=1, plan=f"{bgw_name} is new"
+            )
         listed = hook.describe_bgw_routes(bgw.bgw_id, origin="static", region=region)
         routes = [r for r in listed if r.origin == "static"]
         reused = any(r.bgw_route_destination == destination for r in routes)
         plan = f"reuses the route to {destination}" if reused else f"creates a route to {destination}"
-        return _quota(name, used=len(routes), limit=STATIC_ROUTES_PER_BGW, needed=0 if reused else 1, plan=plan)
+        return _quota(
+            name, used=len(routes), limit=quotas.STATIC_ROUTES_PER_BORDER_GATEWAY, needed=0 if reused else 1, plan=plan
+        )
 
     def attachment(name: str) -> PreflightCheck:
         bgw = our_bgw()
         if bgw is None:
-            return _quota(name, used=0, limit=ATTACHMENTS_PER_VPC_AND_BGW, needed=1, plan=f"{bgw_name} is new")
+            return _quota(
+                name,
+                used=0,
+                limit=quotas.VPC_ATTACHMENTS_PER_VPC_AND_BORDER_GATEWAY,
+                needed=1,
+                plan=f"{bgw_name} is new",
+            )
         pair = [
             a
             for a in hook.describe_vpc_attachments(region=region)
@@ -262,7 +275,13 @@ def _side_quotas(hook: JDCloudHook, conf: InterconnectConf, side: Side) -> list[
         ]
         # The build adopts the attachment of the (VPC, BGW) pair whatever its name: the pair is its natural key.
         plan = f"reuses {pair[0].vpc_attachment_id}" if pair else f"attaches {site.vpc_id} to {bgw.bgw_id}"
-        return _quota(name, used=len(pair), limit=ATTACHMENTS_PER_VPC_AND_BGW, needed=0 if pair else 1, plan=plan)
+        return _quota(
+            name,
+            used=len(pair),
+            limit=quotas.VPC_ATTACHMENTS_PER_VPC_AND_BORDER_GATEWAY,
+            needed=0 if pair else 1,
+            plan=plan,
+        )
 
     rows = {
         "border gateways": border_gateways,

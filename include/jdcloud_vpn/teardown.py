@@ -6,7 +6,7 @@ what is there *now* (an old run's XCom may be gone, a build may have failed half
 counts "already gone" (404) as done. Only resources named for this interconnect are touched, plus the
 routes and attachments hanging off its own border gateways (they would block deleting them). A topology's pair
 (``member_of``) leaves its sites' shared border gateways and attachments, and deletes on them only the static
-routes via its own VPN connections; :func:`delete_site_gateway` removes a site's once no pair uses it.
+routes via its own VPN connections; :meth:`Teardown.delete_site_gateway` removes a site's once no pair uses it.
 
 Deletes take time: a VPN connection, VPC attachment or VM stays listed as ``deleting`` for a while, and
 its customer gateway, border gateway or subnet cannot be deleted until it is gone. So a phase ends only
@@ -17,7 +17,6 @@ retries the task, which lists and waits again.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -47,18 +46,6 @@ class DeleteInProgress(RuntimeError):
     def __init__(self, message: str, resource_ids: list[str]) -> None:
         super().__init__(message)
         self.resource_ids = resource_ids
-
-
-def polls(timeout_s: float, sleep: Callable[[float], None]) -> Iterator[None]:
-    """Yield once per attempt, sleeping in between (doubling from FIRST_POLL_S to MAX_POLL_S) for timeout_s."""
-    deadline = time.monotonic() + timeout_s
-    interval = FIRST_POLL_S
-    while True:
-        yield
-        if time.monotonic() >= deadline:
-            return
-        sleep(interval)
-        interval = min(interval * 2, MAX_POLL_S)
 
 
 def _exact(items: list, attribute: str, name: str) -> list:
@@ -175,9 +162,52 @@ class Teardown:
         :raises DeleteInProgress: something of the phase still exists after ``timeout_s``
         """
         items = self.list_phase(phase)
+        self._delete_all(phase, items)
+        return items
+
+    def _delete_all(self, phase: str, items: list[PlanItem]) -> None:
         started = [item for item in items if self._start_delete(phase, item)]
         self._wait_gone(phase, started)
-        return items
+
+    def delete_site_gateway(self, side: Side) -> SiteGatewayTeardown:
+        """For a topology's pair (``member_of``): delete ``side``'s site VPC attachments and border gateway, unless
+        a pair still uses it.
+
+        A VPN connection or static route left on the gateway (a pair whose teardown failed, or a pair of another
+        run) keeps it: the result says which, and nothing of the site is deleted.
+
+        :raises DeleteInProgress: an attachment or the gateway still exists after ``timeout_s``
+        """
+        member, region = self.target.member_of, self.target.region(side)
+        if member is None:
+            raise ValueError(f"{self.target.name} is no topology's pair: it has no site gateway")
+        bgws = self._bgws(side)  # the site's, by its exact name
+        users = [
+            f"VPN connection {c.vpn_connection_name or c.vpn_connection_id}"
+            for b in bgws
+            for c in self.hook.describe_vpn_connections(bgw_id=b.bgw_id, region=region)
+            if c.bgw_id == b.bgw_id
+        ]
+        users += [
+            f"static route {r.bgw_route_id} to {r.bgw_route_destination}"
+            for b in bgws
+            for r in self.hook.describe_bgw_routes(b.bgw_id, origin="static", region=region)
+        ]
+        site = member.site(side)
+        if users:
+            return SiteGatewayTeardown(site=site, region=region, deleted=[], kept_for=users)
+        attachments = [
+            self._item("vpc_attachments", side, "vpcAttachment", a.vpc_attachment_id, status=a.status)
+            for b in bgws
+            for a in self.hook.describe_vpc_attachments(bgw_id=b.bgw_id, region=region)
+            if a.bgw_id == b.bgw_id
+        ]
+        self._delete_all("vpc_attachments", attachments)
+        gateways = [self._item("bgws", side, "bgw", b.bgw_id) for b in bgws]
+        self._delete_all("bgws", gateways)
+        return SiteGatewayTeardown(
+            site=site, region=region, deleted=[i.id for i in attachments + gateways], kept_for=[]
+        )
 
     def _start_delete(self, phase: str, item: PlanItem) -> bool:
         """Delete ``item`` unless it is already being deleted; False when it was already gone."""
@@ -204,7 +234,15 @@ class Teardown:
         raise DeleteInProgress(f"{phase}: still being deleted after {self.timeout_s:g}s: {names}", [i.id for i in left])
 
     def _polls(self) -> Iterator[None]:
-        return polls(self.timeout_s, self.sleep)
+        """Yield once per attempt, sleeping in between (doubling from FIRST_POLL_S to MAX_POLL_S) for timeout_s."""
+        deadline = time.monotonic() + self.timeout_s
+        interval = FIRST_POLL_S
+        while True:
+            yield
+            if time.monotonic() >= deadline:
+                return
+            self.sleep(interval)
+            interval = min(interval * 2, MAX_POLL_S)
 
     def delete_bgw_route(self, item: PlanItem) -> None:
         self.hook.delete_bgw_route(item.bgw_id, item.id, region=item.region)
@@ -350,73 +388,3 @@ PHASES: dict[str, Phase] = {
         "Delete the cloud-assistant ping commands.",
     ),
 }
-
-
-# --------------------------------------------------------------------- a topology's site gateways
-
-
-def delete_site_gateway(
-    hook: JDCloudHook,
-    topology: str,
-    site: str,
-    region: str,
-    sleep: Callable[[float], None] = time.sleep,
-    timeout_s: float = DELETE_TIMEOUT_S,
-) -> SiteGatewayTeardown:
-    """Delete a topology site's VPC attachments and border gateway (exact names), unless a pair still uses it.
-
-    A VPN connection or static route left on the gateway (a pair whose teardown failed, or a pair of another
-    run) keeps it: the result says which, and nothing of the site is deleted.
-
-    :raises DeleteInProgress: an attachment or the gateway still exists after ``timeout_s``
-    """
-    name = naming.site_gateway_name(topology, site, "bgw")
-    bgws = _exact(hook.describe_bgws(bgw_names=[name], region=region), "bgw_name", name)
-    users = [
-        f"VPN connection {c.vpn_connection_name or c.vpn_connection_id}"
-        for b in bgws
-        for c in hook.describe_vpn_connections(bgw_id=b.bgw_id, region=region)
-        if c.bgw_id == b.bgw_id
-    ]
-    users += [
-        f"static route {r.bgw_route_id} to {r.bgw_route_destination}"
-        for b in bgws
-        for r in hook.describe_bgw_routes(b.bgw_id, origin="static", region=region)
-    ]
-    if users:
-        return SiteGatewayTeardown(site=site, region=region, deleted=[], kept_for=users)
-    deleted: list[str] = []
-    for bgw in bgws:
-        attachments = [
-            a for a in hook.describe_vpc_attachments(bgw_id=bgw.bgw_id, region=region) if a.bgw_id == bgw.bgw_id
-        ]
-        for attachment in attachments:
-            if attachment.status != "deleting":
-                _delete_quietly(lambda a=attachment: hook.delete_vpc_attachment(a.vpc_attachment_id, region=region))
-        _wait_all_gone(
-            [a.vpc_attachment_id for a in attachments],
-            lambda a_id: hook.describe_vpc_attachment(a_id, region=region),
-            timeout_s,
-            sleep,
-        )
-        _delete_quietly(lambda b=bgw: hook.delete_bgw(b.bgw_id, region=region))
-        _wait_all_gone([bgw.bgw_id], lambda b_id: hook.describe_bgw(b_id, region=region), timeout_s, sleep)
-        deleted += [a.vpc_attachment_id for a in attachments] + [bgw.bgw_id]
-    return SiteGatewayTeardown(site=site, region=region, deleted=deleted, kept_for=[])
-
-
-def _delete_quietly(delete: Callable[[], None]) -> None:
-    """Delete; already gone (404) is done."""
-    with contextlib.suppress(NotFound):
-        delete()
-
-
-def _wait_all_gone(
-    ids: list[str], describe: Callable[[str], object], timeout_s: float, sleep: Callable[[float], None]
-) -> None:
-    left = ids
-    for _ in polls(timeout_s, sleep):
-        left = [i for i in left if Teardown._found(lambda i=i: describe(i))]
-        if not left:
-            return
-    raise DeleteInProgress(f"still being deleted after {timeout_s:g}s: {', '.join(left)}", left)

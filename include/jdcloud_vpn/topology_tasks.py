@@ -30,13 +30,13 @@ from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 
 from airflow_provider_jdcloud import quotas
 from include.jdcloud_vpn import naming, steps
-from include.jdcloud_vpn.conf import SIDES, ConfError, InterconnectConf
+from include.jdcloud_vpn.conf import SIDES, ConfError, InterconnectConf, TeardownTarget
 from include.jdcloud_vpn.drill_tasks import INTERCONNECT_KEY
 from include.jdcloud_vpn.notifiers import note_for_alert
 from include.jdcloud_vpn.report import markdown_table, report_location, report_stem, save_report
 from include.jdcloud_vpn.results import SiteGateway, SiteGatewayTeardown
 from include.jdcloud_vpn.taskflow import jdcloud_hook, typed_task
-from include.jdcloud_vpn.teardown import delete_site_gateway
+from include.jdcloud_vpn.teardown import Teardown
 from include.jdcloud_vpn.topology import TopologyConf, TopologySite, ValidatedTopology, validate_topology
 
 CONF_TASK_ID = "validate_topology"
@@ -147,9 +147,8 @@ def create_site_gateway(site: TopologySite) -> SiteGateway:
 def delete_site_gateway_task(site: TopologySite) -> SiteGatewayTeardown:
     """After the pairs' teardowns: a site's VPC attachment and border gateway, unless a pair still uses it."""
     get_current_context()["site_label"] = f"{site.key} ({site.region})"
-    topology = site.anchor.member_of
-    assert topology is not None  # validate_topology sets it on every pair
-    result = delete_site_gateway(jdcloud_hook(), topology.topology, site.key, site.region)
+    teardown = Teardown(jdcloud_hook(), TeardownTarget.from_conf(site.anchor))  # the anchor pair names the site
+    result = teardown.delete_site_gateway(site.side)
     if result.kept_for:  # the report fails the run, naming what kept it
         log.warning("site %s is still used, kept: %s", site.key, "; ".join(result.kept_for))
     return result

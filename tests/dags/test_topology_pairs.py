@@ -13,8 +13,9 @@ import time
 import pytest
 
 from include.jdcloud_vpn import naming, steps
-from include.jdcloud_vpn.demo import seed_site
-from include.jdcloud_vpn.teardown import delete_site_gateway
+from include.jdcloud_vpn.conf import TeardownTarget
+from include.jdcloud_vpn.demo import seed_site, site_conf
+from include.jdcloud_vpn.teardown import Teardown
 from include.jdcloud_vpn.topology import validate_topology
 from include.jdcloud_vpn.topology_tasks import live_quota_problems
 from tests.dags.conftest import FAST_WAITS, create_calls
@@ -31,16 +32,7 @@ SITES = {
 
 def _plan(hook, tmp_path):
     seeded = {key: seed_site(hook, key, name="tp", layout=layout) for key, layout in SITES.items()}
-    sites = {
-        key: {
-            "region": s["region"],
-            "vpc_id": s["vpc_id"],
-            "vpc_cidr": s["vpc_cidr"],
-            "subnet_ids": s["subnet_ids"],
-            "probe": {"instance_id": s["instance_id"]},
-        }
-        for key, s in seeded.items()
-    }
+    sites = {key: site_conf(site) for key, site in seeded.items()}
     settings = {"timeouts": FAST_WAITS, "report_dir": str(tmp_path / "reports")}
     return validate_topology({"name": "tp", "sites": sites, "topology": "hub", "hub": "hub", "settings": settings})
 
@@ -91,9 +83,15 @@ def test_pairs_share_their_sites_gateways_and_a_pair_teardown_leaves_the_other_w
     assert [r["bgwRouteDestination"] for r in hub_routes] == [SITES["b"]["cidr"]]
 
     # Site gateways: the hub's is still used by hub-b and kept; spoke a's is free and deleted.
-    kept = delete_site_gateway(hook, "tp", "hub", "cn-north-1", sleep=lambda s: time.sleep(min(s, 0.05)))
+    sites = {site.key: site for site in plan.to_result().sites}
+
+    def delete_site_gateway(key: str):
+        target = TeardownTarget.from_conf(sites[key].anchor)
+        return Teardown(hook, target, sleep=lambda s: time.sleep(min(s, 0.05))).delete_site_gateway(sites[key].side)
+
+    kept = delete_site_gateway("hub")
     assert kept.deleted == [] and any("tp-hub-b-home-vpn" in user for user in kept.kept_for), kept
-    freed = delete_site_gateway(hook, "tp", "a", "cn-east-2", sleep=lambda s: time.sleep(min(s, 0.05)))
+    freed = delete_site_gateway("a")
     assert freed.kept_for == [] and len(freed.deleted) == 2, freed
     assert sorted(b["bgwName"] for b in _state(emulator_control)["bgws"]) == ["tp-tp-b-bgw", "tp-tp-hub-bgw"]
 

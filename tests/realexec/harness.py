@@ -36,8 +36,28 @@ __all__ = [
     "RealAirflow",
     "SecretScan",
     "StackError",
+    "resource_counts",
     "strong_secret",
 ]
+
+
+def resource_counts(state: dict, *prefixes: str) -> dict[str, int]:
+    """The resources in the emulator's state (``/emulator-api/state``) whose names start with one of ``prefixes``,
+    counted by listing; attachments, tunnels and static routes through their named gateway or connection."""
+    bgw_ids = {b["bgwId"] for b in state["bgws"] if b["bgwName"].startswith(prefixes)}
+    connection_ids = {
+        c["vpnConnectionId"] for c in state["vpnConnections"] if c["vpnConnectionName"].startswith(prefixes)
+    }
+    return {
+        "bgws": len(bgw_ids),
+        "vpcAttachments": sum(1 for a in state["vpcAttachments"] if a["bgwId"] in bgw_ids),
+        "customerGateways": sum(1 for c in state["customerGateways"] if c["customerGatewayName"].startswith(prefixes)),
+        "vpnConnections": len(connection_ids),
+        "vpnTunnels": sum(1 for t in state["vpnTunnels"] if t["vpnConnectionId"] in connection_ids),
+        "staticRoutes": sum(
+            1 for r in state["bgwRoutes"] if r.get("bgwId") in bgw_ids and r.get("origin", "static") == "static"
+        ),
+    }
 
 
 @dataclass(frozen=True)

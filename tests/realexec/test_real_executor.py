@@ -28,7 +28,7 @@ import pytest
 from include.jdcloud_vpn import naming
 from include.jdcloud_vpn.conf import default_psk_variable
 from tests import summary
-from tests.realexec.harness import INTERCONNECT_DAG, RealAirflow, SecretScan, strong_secret
+from tests.realexec.harness import INTERCONNECT_DAG, RealAirflow, SecretScan, resource_counts, strong_secret
 
 pytestmark = pytest.mark.slow
 
@@ -54,23 +54,6 @@ def _assert_success(airflow: RealAirflow, run: dict) -> None:
     if run["state"] != "success":
         failed = {k: v for k, v in _states(airflow, run["dag_run_id"]).items() if v[0] != "success"}
         pytest.fail(f"run {run['dag_run_id']} ended {run['state']}; tasks not successful: {failed}")
-
-
-def _resource_counts(state: dict, name: str) -> dict[str, int]:
-    """The interconnect's resources in the emulator, counted by listing (names are ``ic-<name>-<side>-<kind>``)."""
-    name = f"{naming.PREFIX}-{name}-"
-    bgw_ids = {b["bgwId"] for b in state["bgws"] if b["bgwName"].startswith(name)}
-    connection_ids = {c["vpnConnectionId"] for c in state["vpnConnections"] if c["vpnConnectionName"].startswith(name)}
-    return {
-        "bgws": len(bgw_ids),
-        "vpcAttachments": sum(1 for a in state["vpcAttachments"] if a["bgwId"] in bgw_ids),
-        "customerGateways": sum(1 for c in state["customerGateways"] if c["customerGatewayName"].startswith(name)),
-        "vpnConnections": len(connection_ids),
-        "vpnTunnels": sum(1 for t in state["vpnTunnels"] if t["vpnConnectionId"] in connection_ids),
-        "staticRoutes": sum(
-            1 for r in state["bgwRoutes"] if r.get("bgwId") in bgw_ids and r.get("origin", "static") == "static"
-        ),
-    }
 
 
 EXPECTED_CREATES = {  # one successful create per resource (plus the two ping commands)
@@ -254,7 +237,7 @@ def test_two_runs_of_the_same_interconnect_started_together(airflow: RealAirflow
     assert guard_end >= first_end, "the second run passed the guard while the first was running"
     assert [r for r in _mutating_calls(airflow, first_end) if r["time"] < guard_end] == []
 
-    counts = _resource_counts(airflow.emulator_state(), name)
+    counts = resource_counts(airflow.emulator_state(), f"{naming.PREFIX}-{name}-")
     creates = _successful_creates(airflow, since)
     print(f"[concurrency] resources by listing: {counts}; successful creates: {dict(sorted(creates.items()))}")
     assert counts == EXPECTED
@@ -293,7 +276,7 @@ def test_two_different_interconnects_build_at_the_same_time(airflow: RealAirflow
     assert overlap > 0, "the runs on two different interconnects did not overlap"
     assert waited == [0.0, 0.0]
     for run_id, (name, _) in confs.items():
-        assert _resource_counts(airflow.emulator_state(), name) == EXPECTED, run_id
+        assert resource_counts(airflow.emulator_state(), f"{naming.PREFIX}-{name}-") == EXPECTED, run_id
     summary.add(
         pytestconfig,
         summary.RESILIENCE,

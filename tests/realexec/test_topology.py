@@ -20,9 +20,9 @@ import pytest
 
 from airflow_provider_jdcloud.models import RouteTableRuleSpec
 from include.airflow_stack.stack import FAST_WAITS
-from include.jdcloud_vpn.demo import seed_site
+from include.jdcloud_vpn.demo import seed_site, site_conf
 from tests import summary
-from tests.realexec.harness import INTERCONNECT_DAG, TEARDOWN_DAG, RealAirflow
+from tests.realexec.harness import INTERCONNECT_DAG, TEARDOWN_DAG, RealAirflow, resource_counts
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # 3 pairs' runs, on a machine running other suites
 
@@ -46,16 +46,7 @@ def _ts(value: str) -> float:
 def _topology_conf(airflow: RealAirflow) -> tuple[dict, dict]:
     hook = airflow.hook()
     seeded = {key: seed_site(hook, key, name=NAME, layout=layout) for key, layout in SITES.items()}
-    sites = {
-        key: {
-            "region": site["region"],
-            "vpc_id": site["vpc_id"],
-            "vpc_cidr": site["vpc_cidr"],
-            "subnet_ids": site["subnet_ids"],
-            "probe": {"instance_id": site["instance_id"]},
-        }
-        for key, site in seeded.items()
-    }
+    sites = {key: site_conf(site) for key, site in seeded.items()}
     conf = {
         "name": NAME,
         "sites": sites,
@@ -79,21 +70,7 @@ def _break_spoke_c(airflow: RealAirflow, seeded: dict) -> str:
 
 def _ours(state: dict) -> dict[str, int]:
     """The topology's resources in the emulator: sites' ``tp-<name>-``, pairs' ``ic-<name>-``."""
-    prefixes = (f"tp-{NAME}-", f"ic-{NAME}-")
-    bgw_ids = {b["bgwId"] for b in state["bgws"] if b["bgwName"].startswith(prefixes)}
-    connection_ids = {
-        c["vpnConnectionId"] for c in state["vpnConnections"] if c["vpnConnectionName"].startswith(prefixes)
-    }
-    return {
-        "bgws": len(bgw_ids),
-        "vpcAttachments": sum(1 for a in state["vpcAttachments"] if a["bgwId"] in bgw_ids),
-        "customerGateways": sum(1 for c in state["customerGateways"] if c["customerGatewayName"].startswith(prefixes)),
-        "vpnConnections": len(connection_ids),
-        "vpnTunnels": sum(1 for t in state["vpnTunnels"] if t["vpnConnectionId"] in connection_ids),
-        "staticRoutes": sum(
-            1 for r in state["bgwRoutes"] if r.get("bgwId") in bgw_ids and r.get("origin", "static") == "static"
-        ),
-    }
+    return resource_counts(state, f"tp-{NAME}-", f"ic-{NAME}-")
 
 
 def test_hub_of_three_pairs_with_one_broken_then_teardown(airflow: RealAirflow, pytestconfig: pytest.Config) -> None:
