@@ -89,28 +89,31 @@ def check_sites(hook: JDCloudHook, conf: InterconnectConf) -> list[str]:
 
     Returns one ``<field>: <rule>`` problem per mismatch (empty when all is well).
     """
+    return [problem for side in SIDES for problem in check_site(hook, conf, side)]
+
+
+def check_site(hook: JDCloudHook, conf: InterconnectConf, side: Side) -> list[str]:
+    """:func:`check_sites` for one side (a topology checks each of its sites once, not once per pair)."""
+    site = conf.site(side)
+    try:
+        vpc = hook.describe_vpc(site.vpc_id, region=site.region)
+    except NotFound:
+        return [f"{side}.vpc_id: {site.vpc_id} does not exist in {site.region}"]
     problems: list[str] = []
-    for side in SIDES:
-        site = conf.site(side)
+    if vpc.address_prefix != str(site.vpc_cidr):
+        problems.append(f"{side}.vpc_cidr: {site.vpc_cidr} is not the CIDR of {site.vpc_id} ({vpc.address_prefix})")
+    subnets = {s.subnet_id: s for s in hook.describe_subnets(vpc_id=site.vpc_id, region=site.region)}
+    for index, subnet_id in enumerate(site.subnet_ids):
+        if subnet_id not in subnets:
+            problems.append(f"{side}.subnet_ids.{index}: {subnet_id} is not a subnet of {site.vpc_id}")
+    if not isinstance(site.probe, CreateProbe):
         try:
-            vpc = hook.describe_vpc(site.vpc_id, region=site.region)
+            probe = hook.describe_instance(site.probe.instance_id, region=site.region)
         except NotFound:
-            problems.append(f"{side}.vpc_id: {site.vpc_id} does not exist in {site.region}")
-            continue
-        if vpc.address_prefix != str(site.vpc_cidr):
-            problems.append(f"{side}.vpc_cidr: {site.vpc_cidr} is not the CIDR of {site.vpc_id} ({vpc.address_prefix})")
-        subnets = {s.subnet_id: s for s in hook.describe_subnets(vpc_id=site.vpc_id, region=site.region)}
-        for index, subnet_id in enumerate(site.subnet_ids):
-            if subnet_id not in subnets:
-                problems.append(f"{side}.subnet_ids.{index}: {subnet_id} is not a subnet of {site.vpc_id}")
-        if not isinstance(site.probe, CreateProbe):
-            try:
-                probe = hook.describe_instance(site.probe.instance_id, region=site.region)
-            except NotFound:
-                problems.append(f"{side}.probe.instance_id: {site.probe.instance_id} does not exist in {site.region}")
-            else:
-                if probe.vpc_id != site.vpc_id:
-                    problems.append(f"{side}.probe.instance_id: {probe.instance_id} is not in {site.vpc_id}")
+            problems.append(f"{side}.probe.instance_id: {site.probe.instance_id} does not exist in {site.region}")
+        else:
+            if probe.vpc_id != site.vpc_id:
+                problems.append(f"{side}.probe.instance_id: {probe.instance_id} is not in {site.vpc_id}")
     return problems
 
 

@@ -118,10 +118,10 @@ def check_topology(topology: ValidatedTopology) -> list[str]:
     quotas for what the topology adds; return the pairs checked."""
     hook = jdcloud_hook()
     problems = live_quota_problems(hook, topology)
-    for pair in topology.pairs:
-        problems += [f"{pair.conf.name}: {problem}" for problem in steps.check_sites(hook, pair.conf)]
+    for site in topology.sites:  # each site once, through a pair that holds it
+        problems += [f"sites.{site.key}: {problem}" for problem in steps.check_site(hook, site.anchor, site.side)]
     if problems:
-        raise AirflowFailException("the topology does not fit the cloud:\n" + "\n".join(sorted(set(problems))))
+        raise AirflowFailException("the topology does not fit the cloud:\n" + "\n".join(problems))
     return [pair.conf.name for pair in topology.pairs]
 
 
