@@ -23,7 +23,7 @@ venv: $(VENV)/.installed
 TEST_WORKERS ?= 3
 
 test: venv
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope
 
 lint: venv
 	$(VENV)/bin/ruff check .

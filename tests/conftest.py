@@ -76,14 +76,29 @@ SLOWEST_FIRST = (
 )
 
 
-def _xdist_group(item: pytest.Item) -> str:
+def _scope(nodeid: str) -> str:
     """One worker per module (its module fixtures run once); one for the real-executor package (one harness) and one
     for the real data plane (its emulators' charons must not compete with each other on a loaded machine)."""
-    path = item.nodeid.split("::", 1)[0]
+    path = nodeid.split("::", 1)[0]
     for package in ("tests/realexec/", "tests/realdataplane/"):  # one stack, resp. one set of real-mode emulators
         if path.startswith(package):
             return package
     return path
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Hand each scope of :func:`_scope` to one worker.
+
+    (``--dist loadgroup`` with ``xdist_group`` marks does not group under pytest 9: xdist 3.8 appends the group to
+    ``item._nodeid``, which pytest 9 no longer reads, so a module's tests ran on several workers at once.)
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleOrPackageScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _scope(nodeid)
+
+    return ModuleOrPackageScheduling(config, log)
 
 
 def _rank(item: pytest.Item) -> int:
@@ -91,10 +106,7 @@ def _rank(item: pytest.Item) -> int:
     return next((rank for rank, prefix in enumerate(SLOWEST_FIRST) if path.startswith(prefix)), len(SLOWEST_FIRST))
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups (--dist loadgroup)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(_xdist_group(item)))
     items.sort(key=_rank)  # stable: the order within a module is kept
 
 
